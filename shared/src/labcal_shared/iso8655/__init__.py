@@ -1,0 +1,83 @@
+"""ISO 8655 gravimetric calibration core: Z factor, MPE tables, run evaluation, uncertainty.
+
+Pure functions on frozen dataclasses and numpy arrays: no clock, IO (except reading the shipped
+MPE data file) or randomness. See ``docs/iso8655.md`` for the method, sources and open points.
+"""
+
+from __future__ import annotations
+
+from labcal_shared.errors import Iso8655Error, MeasurementInputError, UnknownEditionError
+from labcal_shared.iso8655.balance import BalanceRequirement, balance_requirement
+from labcal_shared.iso8655.batch import BatchResult, evaluate_batch
+from labcal_shared.iso8655.evaluate import evaluate_run
+from labcal_shared.iso8655.findings import Finding, FindingCode, Severity
+from labcal_shared.iso8655.inputs import (
+    BalanceSpec,
+    Environment,
+    EnvironmentSample,
+    EvaporationWeighings,
+    GravimetricRun,
+    PipetteKind,
+    PipetteSpec,
+    TestSeries,
+    UncertaintyAssumptions,
+)
+from labcal_shared.iso8655.mpe import (
+    DEFAULT_EDITION,
+    Mpe,
+    MpeTable,
+    available_editions,
+    load_mpe_table,
+    mpe_for,
+)
+from labcal_shared.iso8655.results import (
+    RunResult,
+    UncertaintyBudget,
+    UncertaintyComponent,
+    VolumeResult,
+)
+from labcal_shared.iso8655.zfactor import (
+    WaterDensityModel,
+    air_density,
+    water_density,
+    z_factor,
+    z_factor_array,
+)
+
+__all__ = [
+    "DEFAULT_EDITION",
+    "BalanceRequirement",
+    "BalanceSpec",
+    "BatchResult",
+    "Environment",
+    "EnvironmentSample",
+    "EvaporationWeighings",
+    "Finding",
+    "FindingCode",
+    "GravimetricRun",
+    "Iso8655Error",
+    "MeasurementInputError",
+    "Mpe",
+    "MpeTable",
+    "PipetteKind",
+    "PipetteSpec",
+    "RunResult",
+    "Severity",
+    "TestSeries",
+    "UncertaintyAssumptions",
+    "UncertaintyBudget",
+    "UncertaintyComponent",
+    "UnknownEditionError",
+    "VolumeResult",
+    "WaterDensityModel",
+    "air_density",
+    "available_editions",
+    "balance_requirement",
+    "evaluate_batch",
+    "evaluate_run",
+    "load_mpe_table",
+    "mpe_for",
+    "water_density",
+    "z_factor",
+    "z_factor_array",
+]

@@ -1,0 +1,135 @@
+"""Evaluate one gravimetric run (the scalar path): statistics, verdict, findings, uncertainty."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from labcal_shared.errors import MeasurementInputError
+from labcal_shared.iso8655.balance import table_standard_uncertainty_mg
+from labcal_shared.iso8655.findings import (
+    Finding,
+    balance_findings,
+    environment_findings,
+    evaporation_findings,
+    replicate_findings,
+)
+from labcal_shared.iso8655.inputs import BalanceSpec, GravimetricRun, TestSeries
+from labcal_shared.iso8655.mpe import Mpe, mpe_for
+from labcal_shared.iso8655.results import (
+    RunResult,
+    UncertaintyBudget,
+    UncertaintyComponent,
+    VolumeResult,
+)
+from labcal_shared.iso8655.statistics import series_statistics
+from labcal_shared.iso8655.uncertainty import (
+    COMPONENT_DESCRIPTIONS,
+    COVERAGE_FACTOR,
+    mean_volume_uncertainty,
+    z_sensitivities,
+)
+from labcal_shared.iso8655.zfactor import WaterDensityModel, z_factor
+
+__all__ = ["evaluate_run"]
+
+
+def _balance_u_mg(balance: BalanceSpec, volume_ul: float) -> float:
+    if balance.standard_uncertainty_mg is not None:
+        return float(balance.standard_uncertainty_mg)
+    return float(table_standard_uncertainty_mg(volume_ul))
+
+
+def evaluate_run(run: GravimetricRun, *, water_density: WaterDensityModel = "tr20461") -> RunResult:
+    """Judge a run against its MPE edition.
+
+    Raises :class:`UnknownEditionError` when the edition (or pipette kind) has no shipped table
+    and :class:`MeasurementInputError` on bad input; everything else is reported as findings.
+    """
+    env = run.environment
+    mpe = mpe_for(
+        run.pipette.nominal_volume_ul, run.pipette.channels, run.pipette.kind, run.mpe_edition
+    )
+    z = z_factor(
+        env.water_temp_c,
+        env.pressure_kpa,
+        env.humidity_pct,
+        env.air_temp_c,
+        water_density=water_density,
+    )
+    dz = z_sensitivities(
+        env.water_temp_c, env.pressure_kpa, env.humidity_pct, env.air_temp_c, water_density
+    )
+    findings: list[Finding] = environment_findings(env)
+    volumes: list[VolumeResult] = []
+    for series in run.series:
+        result, series_findings = _evaluate_series(run, series, z, dz, mpe)
+        volumes.append(result)
+        findings.extend(series_findings)
+    return RunResult(run.mpe_edition, z, tuple(volumes), tuple(findings))
+
+
+def _evaluate_series(
+    run: GravimetricRun,
+    series: TestSeries,
+    z: float,
+    dz: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
+    mpe: Mpe,
+) -> tuple[VolumeResult, list[Finding]]:
+    masses = np.asarray(series.masses_mg(), dtype=np.float64)
+    evap = series.evaporation_mg()
+    evap_used = 0.0 if evap is None else evap
+    n = masses.shape[-1]
+    stats = series_statistics(
+        masses, evap_used, z, series.volume_ul, mpe.systematic_ul, mpe.random_ul
+    )
+    if float(stats.mean_volume_ul) <= 0:
+        raise MeasurementInputError(
+            f"test volume {series.volume_ul:g} µL: the mean delivered volume is not positive "
+            "(all masses zero?); CV cannot be computed"
+        )
+    a = run.assumptions
+    unc = mean_volume_uncertainty(
+        corrected_mean_mass_mg=stats.mean_volume_ul / z,
+        z=z,
+        dz=dz,
+        random_error_ul=stats.random_error_ul,
+        replicates=n,
+        readability_mg=run.balance.readability_mg,
+        balance_u_mg=_balance_u_mg(run.balance, series.volume_ul),
+        evaporation_mg=evap_used,
+        u_temperature_c=a.u_temperature_c,
+        u_pressure_kpa=a.u_pressure_kpa,
+        u_humidity_pct=a.u_humidity_pct,
+    )
+    budget = UncertaintyBudget(
+        components=tuple(
+            UncertaintyComponent(name, float(value), COMPONENT_DESCRIPTIONS[name])
+            for name, value in unc.components.items()
+        ),
+        combined_ul=float(unc.combined_ul),
+        coverage_factor=COVERAGE_FACTOR,
+        expanded_ul=float(unc.expanded_ul),
+    )
+    result = VolumeResult(
+        volume_ul=series.volume_ul,
+        replicates=n,
+        z_factor=z,
+        evaporation_mg=evap_used,
+        volumes_ul=tuple(float(v) for v in stats.volumes_ul),
+        mean_volume_ul=float(stats.mean_volume_ul),
+        systematic_error_ul=float(stats.systematic_error_ul),
+        systematic_error_pct=float(stats.systematic_error_pct),
+        random_error_ul=float(stats.random_error_ul),
+        cv_pct=float(stats.cv_pct),
+        mpe=mpe,
+        systematic_passed=bool(stats.systematic_passed),
+        random_passed=bool(stats.random_passed),
+        uncertainty=budget,
+    )
+    findings = [
+        *replicate_findings(series.volume_ul, n),
+        *balance_findings(series.volume_ul, run.balance.readability_mg),
+        *evaporation_findings(series.volume_ul, evap),
+    ]
+    return result, findings
