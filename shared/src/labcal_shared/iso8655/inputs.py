@@ -163,7 +163,7 @@ class TestSeries:
     __test__ = False  # not a pytest test class despite the name
 
     volume_ul: float
-    masses: tuple[float, ...]
+    masses: Sequence[float]  # stored as a tuple
     unit: str = "mg"
     evaporation_weighings: EvaporationWeighings | None = None
     evaporation_per_cycle: float | None = None

@@ -55,7 +55,8 @@ def series_statistics(
     s = volumes.std(axis=-1, ddof=1)
     e_s = mean - vs
     e_pct = 100.0 * e_s / vs
-    cv = 100.0 * s / mean
+    with np.errstate(divide="ignore", invalid="ignore"):  # mean 0 is refused by the callers
+        cv = 100.0 * s / mean
     return SeriesStatistics(
         volumes_ul=volumes,
         mean_volume_ul=mean,
