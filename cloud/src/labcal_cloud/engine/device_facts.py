@@ -1,0 +1,62 @@
+"""Assemble a device's :class:`DeviceFacts` from its records, usage samples and events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from labcal_cloud.engine.due import DeviceFacts, DuePolicy, EventFact, EventKind
+from labcal_cloud.engine.records import CalibrationRecord, current_records, wear_ratio
+from labcal_cloud.engine.usage import UsageSample, cycles_per_day, storage_events
+
+__all__ = ["device_facts", "quick_check_events"]
+
+
+def quick_check_events(records: Iterable[CalibrationRecord]) -> tuple[EventFact, ...]:
+    """A FAILED_QUICK_CHECK event for every current quick-check record that failed."""
+    return tuple(
+        EventFact(
+            EventKind.FAILED_QUICK_CHECK,
+            r.ended_at,
+            f"worst error {wear_ratio(r):.0%} of MPE",
+        )
+        for r in current_records(records)
+        if r.kind == "quick_check" and not r.passed
+    )
+
+
+def device_facts(
+    *,
+    registered_at: datetime,
+    records: Iterable[CalibrationRecord],
+    usage: Sequence[UsageSample],
+    drops: Iterable[datetime],
+    policy: DuePolicy,
+    now: datetime,
+    rate_window_days: float = 30.0,
+) -> DeviceFacts:
+    """Facts at ``now``: last calibration and its verdict (the latest current calibration
+    record; as left wins over as found of the same run), cycles since then, recent rate and
+    the triggering events."""
+    live = current_records(records)
+    calibrations = [r for r in live if r.kind == "calibration"]
+    last = calibrations[-1] if calibrations else None
+    last_at = None if last is None else last.ended_at
+    before = sorted((t, c) for t, c in usage if last_at is not None and t <= last_at)
+    after = sorted((t, c) for t, c in usage if t <= now)
+    baseline = before[-1][1] if before else 0
+    current = after[-1][1] if after else 0
+    since = max(0, current - baseline) if last_at is not None else current
+    events = (
+        *quick_check_events(live),
+        *(EventFact(EventKind.DROP, at) for at in drops),
+        *storage_events(usage, policy.long_storage_days),
+    )
+    return DeviceFacts(
+        registered_at=registered_at,
+        last_calibration_at=last_at,
+        last_calibration_passed=True if last is None else last.passed,
+        cycles_since_calibration=since,
+        cycles_per_day=cycles_per_day(usage, now, rate_window_days),
+        events=events,
+    )

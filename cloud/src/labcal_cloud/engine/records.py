@@ -1,0 +1,235 @@
+"""Calibration records: a gravimetric run re-evaluated in the cloud (``labcal_shared.iso8655``).
+
+A record is immutable. A correction is a new record whose ``supersedes`` names the old one;
+:func:`current_records` drops superseded records, so history is kept and never rewritten.
+The record id, the time it is recorded and whether the balance was within its own calibration
+are passed in (the shell looks them up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from labcal_cloud.engine.errors import RecordRejectedError
+from labcal_shared import iso8655
+from labcal_shared.contracts import DeviceRef, GravimetricRun, RunMode
+from labcal_shared.errors import Iso8655Error
+
+__all__ = [
+    "CalibrationRecord",
+    "RecordFinding",
+    "VolumeOutcome",
+    "current_records",
+    "record_from_run",
+    "to_iso8655_run",
+    "wear_ratio",
+]
+
+RecordKind = Literal["calibration", "quick_check"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFinding:
+    code: str
+    severity: Literal["info", "warning"]
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeOutcome:
+    """Result at one test volume (and channel), in µL unless named otherwise."""
+
+    volume_ul: float
+    channel: int
+    replicates: int
+    mean_volume_ul: float
+    systematic_error_ul: float
+    systematic_error_pct: float
+    random_error_ul: float
+    cv_pct: float
+    mpe_systematic_ul: float
+    mpe_random_ul: float
+    expanded_uncertainty_ul: float
+    passed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationRecord:
+    record_id: UUID
+    run_id: UUID
+    kind: RecordKind
+    phase: Literal["as_found", "as_left"] | None
+    pipette: DeviceRef
+    balance: DeviceRef
+    balance_in_calibration: bool | None  # None: the balance's calibration is not known
+    operator: str
+    started_at: datetime
+    ended_at: datetime
+    recorded_at: datetime
+    mpe_edition: str
+    z_factor: float
+    volumes: tuple[VolumeOutcome, ...]
+    findings: tuple[RecordFinding, ...]
+    passed: bool
+    conformity_claimable: bool
+    supersedes: UUID | None = None
+    correction_reason: str = ""
+
+
+def to_iso8655_run(run: GravimetricRun) -> tuple[iso8655.GravimetricRun, list[RecordFinding]]:
+    """The ISO 8655 core's input for a contract run, with findings on what had to be assumed."""
+    notes: list[RecordFinding] = []
+    samples = []
+    for sample in run.environment:
+        water = sample.water_temp_c
+        if water is None:
+            water = sample.air_temp_c
+            if not notes:
+                notes.append(
+                    RecordFinding(
+                        "water_temp_missing",
+                        "warning",
+                        "water temperature not recorded; the air temperature was used for "
+                        "the water density, so conformity cannot be claimed",
+                    )
+                )
+        samples.append(
+            iso8655.EnvironmentSample(
+                sample.air_temp_c, water, sample.pressure_kpa, sample.humidity_pct
+            )
+        )
+    series = []
+    for tv in run.test_volumes:
+        weighings = None
+        if tv.evaporation is not None:
+            e = tv.evaporation
+            weighings = iso8655.EvaporationWeighings(e.m00_mg, e.m0_mg, e.mn_mg, e.mn1_mg)
+        series.append(
+            iso8655.TestSeries(
+                volume_ul=tv.volume_ul,
+                masses=tuple(tv.masses_mg),
+                evaporation_weighings=weighings,
+                evaporation_per_cycle=tv.evaporation_per_cycle_mg,
+            )
+        )
+    core_run = iso8655.GravimetricRun(
+        pipette=iso8655.PipetteSpec(run.nominal_volume_ul, run.channels, run.pipette_kind),
+        balance=iso8655.BalanceSpec(run.balance_readability_mg),
+        environment=iso8655.Environment(tuple(samples)),
+        series=tuple(series),
+        mpe_edition=run.mpe_edition,
+    )
+    return core_run, notes
+
+
+def record_from_run(
+    run: GravimetricRun,
+    *,
+    record_id: UUID,
+    recorded_at: datetime,
+    balance_valid_until: datetime | None,
+    balance_known: bool = True,
+    supersedes: UUID | None = None,
+    correction_reason: str = "",
+) -> CalibrationRecord:
+    """Evaluate ``run`` into a record.
+
+    ``balance_valid_until`` is the end of the balance's own calibration validity (None with
+    ``balance_known`` = the balance has no valid calibration; ``balance_known=False`` = unknown).
+    Raises :class:`RecordRejectedError` when the ISO 8655 core refuses the run (unknown MPE
+    edition, bad masses…); the caller quarantines it with the message.
+    """
+    if supersedes is not None and not correction_reason:
+        raise RecordRejectedError("a correction must say why it replaces the earlier record")
+    try:
+        core_run, notes = to_iso8655_run(run)
+        result = iso8655.evaluate_run(core_run, water_density=run.water_density)
+    except Iso8655Error as exc:
+        raise RecordRejectedError(f"run {run.run_id}: {exc}") from exc
+    findings = list(notes)
+    findings.extend(
+        RecordFinding(
+            f.code.value, "warning" if f.severity.value == "warning" else "info", f.message
+        )
+        for f in result.findings
+    )
+    in_calibration: bool | None = None
+    if balance_known:
+        in_calibration = balance_valid_until is not None and run.ended_at <= balance_valid_until
+        if not in_calibration:
+            until = (
+                "has no calibration on record"
+                if balance_valid_until is None
+                else f"was calibrated only until {balance_valid_until.date().isoformat()}"
+            )
+            findings.append(
+                RecordFinding(
+                    "balance_out_of_calibration",
+                    "warning",
+                    f"balance {run.balance.make} {run.balance.model} {run.balance.serial} "
+                    f"{until}; conformity cannot be claimed",
+                )
+            )
+    volumes = tuple(
+        VolumeOutcome(
+            volume_ul=v.volume_ul,
+            channel=tv.channel,
+            replicates=v.replicates,
+            mean_volume_ul=v.mean_volume_ul,
+            systematic_error_ul=v.systematic_error_ul,
+            systematic_error_pct=v.systematic_error_pct,
+            random_error_ul=v.random_error_ul,
+            cv_pct=v.cv_pct,
+            mpe_systematic_ul=v.mpe.systematic_ul,
+            mpe_random_ul=v.mpe.random_ul,
+            expanded_uncertainty_ul=v.uncertainty.expanded_ul,
+            passed=v.passed,
+        )
+        for v, tv in zip(result.volumes, run.test_volumes, strict=True)
+    )
+    passed = result.passed
+    claimable = passed and not any(f.severity == "warning" for f in findings)
+    return CalibrationRecord(
+        record_id=record_id,
+        run_id=run.run_id,
+        kind="quick_check" if run.mode is RunMode.QUICK_CHECK else "calibration",
+        phase=run.phase,
+        pipette=run.pipette,
+        balance=run.balance,
+        balance_in_calibration=in_calibration,
+        operator=run.operator,
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+        recorded_at=recorded_at,
+        mpe_edition=result.edition,
+        z_factor=result.z_factor,
+        volumes=volumes,
+        findings=tuple(findings),
+        passed=passed,
+        conformity_claimable=claimable,
+        supersedes=supersedes,
+        correction_reason=correction_reason,
+    )
+
+
+def current_records(records: Iterable[CalibrationRecord]) -> list[CalibrationRecord]:
+    """Records not superseded by a correction, oldest run first."""
+    all_records = list(records)
+    replaced = {r.supersedes for r in all_records if r.supersedes is not None}
+    live = [r for r in all_records if r.record_id not in replaced]
+    return sorted(live, key=lambda r: (r.ended_at, r.phase == "as_left", r.recorded_at))
+
+
+def wear_ratio(record: CalibrationRecord) -> float:
+    """The worst error as a share of its MPE: ``max(|e_s|/MPE_s, s/MPE_r)`` over volumes.
+
+    1.0 is the tolerance limit; the forecaster tracks this ratio against cycles.
+    """
+    return max(
+        max(abs(v.systematic_error_ul) / v.mpe_systematic_ul, v.random_error_ul / v.mpe_random_ul)
+        for v in record.volumes
+    )
