@@ -89,24 +89,21 @@ def test_batch_verdicts_vary() -> None:
 
 
 def test_batch_units() -> None:
-    mg = evaluate_batch(
-        MASSES,
-        VOLUMES,
-        nominal_volume_ul=100.0,
-        water_temp_c=20.0,
-        pressure_kpa=101.3,
-        readability_mg=0.001,
-    )
-    g = evaluate_batch(
-        MASSES / 1000.0,
-        VOLUMES,
-        nominal_volume_ul=100.0,
-        water_temp_c=20.0,
-        pressure_kpa=101.3,
-        readability_mg=0.001,
-        unit="g",
-    )
+    """``unit`` converts the masses; ``evaporation_mg`` stays in mg."""
+    common: dict[str, object] = {
+        "nominal_volume_ul": 100.0,
+        "water_temp_c": 20.0,
+        "pressure_kpa": 101.3,
+        "readability_mg": 0.001,
+        "evaporation_mg": EVAP,
+    }
+    mg = evaluate_batch(MASSES, VOLUMES, **common)  # type: ignore[arg-type]
+    g = evaluate_batch(MASSES / 1000.0, VOLUMES, unit="g", **common)  # type: ignore[arg-type]
+    ug = evaluate_batch(MASSES * 1000.0, VOLUMES, unit="ug", **common)  # type: ignore[arg-type]
     np.testing.assert_allclose(g.mean_volume_ul, mg.mean_volume_ul, rtol=1e-12)
+    np.testing.assert_allclose(ug.mean_volume_ul, mg.mean_volume_ul, rtol=1e-12)
+    z = mg.z_factor[:, None]
+    np.testing.assert_allclose(mg.mean_volume_ul, (MASSES.mean(axis=-1) + EVAP) * z, rtol=1e-12)
 
 
 def bad(masses: np.ndarray, **overrides: object) -> None:

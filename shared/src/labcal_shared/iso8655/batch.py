@@ -2,10 +2,10 @@
 
 Masses come as an array of shape ``(runs, volumes, replicates)``; every other argument broadcasts:
 ``volume_ul`` as ``(volumes,)`` or ``(runs, volumes)``; environment, nominal volume, channels and
-balance as scalars or ``(runs,)``; ``evaporation_mg`` as a scalar, ``(volumes,)`` or
-``(runs, volumes)``. The arithmetic is the scalar path's (same functions in :mod:`statistics`,
-:mod:`uncertainty`, :mod:`zfactor`, :mod:`mpe`), so the numbers are identical to
-:func:`evaluate_run` on a single-sample environment. Findings are not produced here.
+balance as scalars or ``(runs,)``; ``evaporation_mg`` (always mg; ``unit`` applies to the masses
+only) as a scalar, ``(volumes,)`` or ``(runs, volumes)``. The arithmetic is the scalar path's
+(same functions in :mod:`statistics`, :mod:`uncertainty`, :mod:`zfactor`, :mod:`mpe`), so the
+numbers are identical to :func:`evaluate_run` on a single-sample environment. No findings here.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def evaluate_batch(
     vs = np.broadcast_to(np.asarray(volume_ul, dtype=np.float64), (runs, n_vol))
     if not np.isfinite(vs).all() or (vs <= 0).any():
         raise MeasurementInputError("every test volume must be a positive number (µL)")
-    evap = np.broadcast_to(np.asarray(evaporation_mg, dtype=np.float64) * factor, (runs, n_vol))
+    evap = np.broadcast_to(np.asarray(evaporation_mg, dtype=np.float64), (runs, n_vol))
     if not np.isfinite(evap).all():
         raise MeasurementInputError("evaporation per cycle must be finite")
     nominal = np.broadcast_to(np.asarray(nominal_volume_ul, dtype=np.float64), (runs,))

@@ -94,7 +94,7 @@ class EnvironmentSample:
 class Environment:
     """The environment samples of a run; Z is computed from their means (one Z per run)."""
 
-    samples: tuple[EnvironmentSample, ...]
+    samples: Sequence[EnvironmentSample]  # stored as a tuple
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "samples", tuple(self.samples))
@@ -234,7 +234,7 @@ class GravimetricRun:
     pipette: PipetteSpec
     balance: BalanceSpec
     environment: Environment
-    series: tuple[TestSeries, ...]
+    series: Sequence[TestSeries]  # stored as a tuple
     mpe_edition: str = "ISO 8655-2:2002"
     assumptions: UncertaintyAssumptions = field(default_factory=UncertaintyAssumptions)
 
