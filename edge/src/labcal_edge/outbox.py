@@ -1,0 +1,274 @@
+"""The durable outbox: every message is committed to SQLite (WAL) before it is published and
+leaves only after the broker's PUBACK.
+
+* Per-station sequence numbers are assigned here, in the same transaction as the insert, and the
+  counter is persisted, so they never repeat across restarts, kill -9 or power loss.
+* With ``synchronous=full`` (the default) a committed append survives power loss; acknowledgements
+  may be lost instead, which only causes a harmless resend (the message id shows the duplicate).
+* Bounded: at ``capacity`` the configured :class:`~labcal_edge.config.FullPolicy` applies, and
+  every drop or refusal is counted, logged and passed to the ``on_alert`` callback: no silent loss.
+* A message the broker refuses for good (PUBACK reason code >= 0x80) is moved to a dead-letter
+  table with the reason, never retried in a loop and never deleted.
+
+Thread-safe: producers (drivers, workflows) and the publisher share one instance.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from labcal_edge.config import FullPolicy
+from labcal_edge.errors import OutboxFullError
+
+__all__ = ["Outbox", "OutboxMessage", "StoredMessage"]
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    retain INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO counters VALUES ('next_seq', 0), ('dropped', 0), ('refused', 0);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """What a producer hands in; built once the sequence number is known."""
+
+    message_id: str
+    topic: str
+    payload: bytes
+    retain: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    seq: int
+    message_id: str
+    topic: str
+    payload: bytes
+    retain: bool
+
+
+Alert = Callable[[str], None]
+
+
+class Outbox:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        capacity: int = 1_000_000,
+        policy: FullPolicy = FullPolicy.BLOCK,
+        block_timeout_s: float = 30.0,
+        synchronous: str = "full",
+        on_alert: Alert | None = None,
+    ) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.capacity = capacity
+        self.policy = policy
+        self.block_timeout_s = block_timeout_s
+        self._on_alert = on_alert
+        self._db = sqlite3.connect(
+            str(self.path), isolation_level=None, check_same_thread=False, timeout=30
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+        self._space = threading.Condition(self._lock)
+        self._arrived = threading.Condition(self._lock)
+        self._depth = self._scalar("SELECT count(*) FROM messages")
+
+    # -- producers -------------------------------------------------------------------------
+
+    def append(self, build: Callable[[int], OutboxMessage]) -> int:
+        """Assign the next sequence number, build the message with it and commit; return seq."""
+        return self.append_many([build])[0]
+
+    def append_many(self, builders: Sequence[Callable[[int], OutboxMessage]]) -> list[int]:
+        """Like :meth:`append` for several messages in one transaction (all or nothing)."""
+        n = len(builders)
+        if n > self.capacity:
+            raise OutboxFullError(f"{n} messages exceed the outbox capacity {self.capacity}")
+        with self._lock:
+            self._make_room(n)
+            seqs: list[int] = []
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                seq = self._scalar("SELECT value FROM counters WHERE name='next_seq'")
+                rows = []
+                for build in builders:
+                    msg = build(seq)
+                    rows.append((seq, msg.message_id, msg.topic, msg.payload, int(msg.retain)))
+                    seqs.append(seq)
+                    seq += 1
+                self._db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", rows)
+                self._db.execute("UPDATE counters SET value=? WHERE name='next_seq'", (seq,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._depth += n
+            self._arrived.notify_all()
+        return seqs
+
+    def reserve_seq(self) -> int:
+        """A sequence number for a message that is not stored (station status, Last Will)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            seq = self._scalar("SELECT value FROM counters WHERE name='next_seq'")
+            self._db.execute("UPDATE counters SET value=? WHERE name='next_seq'", (seq + 1,))
+            self._db.execute("COMMIT")
+            return seq
+
+    def _make_room(self, n: int) -> None:
+        """Called with the lock held: apply the full policy until ``n`` more messages fit."""
+        if self._depth + n <= self.capacity:
+            return
+        if self.policy is FullPolicy.REFUSE:
+            self._bump("refused", n)
+            self._alert(f"outbox full ({self._depth}/{self.capacity}): refused {n} message(s)")
+            raise OutboxFullError(f"outbox full ({self._depth}/{self.capacity})")
+        if self.policy is FullPolicy.DROP_OLDEST:
+            excess = self._depth + n - self.capacity
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(
+                "DELETE FROM messages WHERE seq IN (SELECT seq FROM messages ORDER BY seq LIMIT ?)",
+                (excess,),
+            )
+            self._db.execute("UPDATE counters SET value=value+? WHERE name='dropped'", (excess,))
+            self._db.execute("COMMIT")
+            self._depth -= excess
+            self._alert(
+                f"outbox full ({self.capacity}): dropped the {excess} oldest message(s); "
+                f"{self.dropped_total} dropped in total"
+            )
+            return
+        self._alert(f"outbox full ({self._depth}/{self.capacity}): producers are blocked")
+        deadline = time.monotonic() + self.block_timeout_s
+        while self._depth + n > self.capacity:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._bump("refused", n)
+                self._alert(f"outbox still full after {self.block_timeout_s:g} s: refused {n}")
+                raise OutboxFullError(
+                    f"outbox full ({self._depth}/{self.capacity}) for {self.block_timeout_s:g} s"
+                )
+            self._space.wait(remaining)
+
+    # -- publisher ---------------------------------------------------------------------------
+
+    def peek(self, after_seq: int, limit: int) -> list[StoredMessage]:
+        """Up to ``limit`` stored messages with ``seq > after_seq``, oldest first."""
+        with self._lock:
+            cur = self._db.execute(
+                "SELECT seq, message_id, topic, payload, retain FROM messages "
+                "WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            )
+            return [StoredMessage(r[0], r[1], r[2], bytes(r[3]), bool(r[4])) for r in cur]
+
+    def wait_for_messages(self, after_seq: int, timeout: float) -> bool:
+        """Block until a message with ``seq > after_seq`` may exist (or ``timeout``)."""
+        with self._lock:
+            if self._last_seq() > after_seq:
+                return True
+            self._arrived.wait(timeout)
+            return self._last_seq() > after_seq
+
+    def ack(self, seqs: Iterable[int]) -> int:
+        """Delete acknowledged messages; return how many were still stored."""
+        params = [(s,) for s in seqs]
+        if not params:
+            return 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            before = self._db.total_changes
+            self._db.executemany("DELETE FROM messages WHERE seq=?", params)
+            removed = self._db.total_changes - before
+            self._db.execute("COMMIT")
+            self._depth -= removed
+            self._space.notify_all()
+            return removed
+
+    def dead_letter(self, seq: int, reason: str) -> None:
+        """Move a message the broker refused for good out of the queue, keeping it and why."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            cur = self._db.execute(
+                "INSERT INTO dead_letters SELECT seq, message_id, topic, payload, ? "
+                "FROM messages WHERE seq=?",
+                (reason, seq),
+            )
+            moved = cur.rowcount
+            self._db.execute("DELETE FROM messages WHERE seq=?", (seq,))
+            self._db.execute("COMMIT")
+            self._depth -= moved
+            self._space.notify_all()
+        if moved:
+            self._alert(f"broker refused message seq={seq}: {reason}; kept as a dead letter")
+
+    # -- inspection --------------------------------------------------------------------------
+
+    @property
+    def depth(self) -> int:
+        return self._depth
+
+    @property
+    def dropped_total(self) -> int:
+        with self._lock:
+            return self._scalar("SELECT value FROM counters WHERE name='dropped'")
+
+    @property
+    def refused_total(self) -> int:
+        with self._lock:
+            return self._scalar("SELECT value FROM counters WHERE name='refused'")
+
+    def dead_letters(self) -> list[tuple[int, str, str]]:
+        with self._lock:
+            cur = self._db.execute("SELECT seq, message_id, reason FROM dead_letters ORDER BY seq")
+            return [(int(r[0]), str(r[1]), str(r[2])) for r in cur]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _last_seq(self) -> int:
+        return self._scalar("SELECT coalesce(max(seq), -1) FROM messages")
+
+    def _scalar(self, sql: str) -> int:
+        row = self._db.execute(sql).fetchone()
+        return int(row[0])
+
+    def _bump(self, name: str, n: int) -> None:
+        self._db.execute("UPDATE counters SET value=value+? WHERE name=?", (n, name))
+
+    def _alert(self, text: str) -> None:
+        log.error("%s", text)
+        if self._on_alert is not None:
+            self._on_alert(text)

@@ -1,0 +1,228 @@
+"""The MQTT publisher: drains the outbox to the broker with QoS 1 (MQTT 5, paho-mqtt 2.x).
+
+A message leaves the outbox only when its PUBACK arrives. Each connection gets a fresh paho client
+and starts again from the oldest stored message, so everything not acknowledged before a
+disconnect (or a kill -9) is sent again; duplicates are possible and carry the same message id.
+The outbox is read in batches and up to ``max_inflight`` messages are in flight, which keeps a
+backlog draining at broker speed. Reconnects use capped, jittered backoff. The station status is
+published retained on every connect, periodically, and as ``offline`` on a clean stop; the Last
+Will publishes ``offline`` when the agent vanishes.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from labcal_edge.backoff import Backoff, backoff_delay
+from labcal_edge.config import MqttConfig
+from labcal_edge.outbox import Outbox
+
+__all__ = ["Publisher", "StatusMessage"]
+
+log = logging.getLogger(__name__)
+
+#: Builds a retained station status message: (topic, payload bytes); ``online`` says which state.
+StatusMessage = Callable[[bool], tuple[str, bytes]]
+
+_CONNACK_TIMEOUT_S = 15.0
+
+
+class Publisher:
+    def __init__(
+        self,
+        config: MqttConfig,
+        client_id: str,
+        outbox: Outbox,
+        status: StatusMessage | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._cfg = config
+        self._client_id = client_id
+        self._outbox = outbox
+        self._status = status
+        self._rand = rand
+        self._backoff = Backoff(config.reconnect_base_s, config.reconnect_cap_s, 0.5)
+        self.connected = threading.Event()
+        self.acked_total = 0
+        self.published_total = 0
+        self._status_due = threading.Event()
+
+    def request_status(self) -> None:
+        """Publish the station status at the next opportunity (e.g. a device came or went)."""
+        self._status_due.set()
+
+    # -- the network thread ------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Connect, drain, reconnect until ``stop`` is set; then say offline and disconnect."""
+        attempt = 0
+        outage_logged = False
+        while not stop.is_set():
+            client = self._new_client()
+            try:
+                client.connect(
+                    self._cfg.host,
+                    self._cfg.port,
+                    keepalive=self._cfg.keepalive_s,
+                    clean_start=False,
+                    properties=self._connect_properties(),
+                )
+            except OSError as exc:
+                if not outage_logged:
+                    log.warning(
+                        "broker %s:%d unreachable (%s); retrying with backoff, %d message(s) "
+                        "kept in the outbox",
+                        self._cfg.host,
+                        self._cfg.port,
+                        exc,
+                        self._outbox.depth,
+                    )
+                    outage_logged = True
+                stop.wait(backoff_delay(self._backoff, attempt, self._rand()))
+                attempt += 1
+                continue
+            was_connected = self._session(client, stop)
+            if was_connected:
+                attempt = 0
+                outage_logged = False
+            if stop.is_set():
+                break
+            if not outage_logged:
+                log.warning(
+                    "disconnected from the broker; %d message(s) in the outbox", self._outbox.depth
+                )
+                outage_logged = True
+            stop.wait(backoff_delay(self._backoff, attempt, self._rand()))
+            attempt += 1
+
+    def _new_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=self._client_id, protocol=mqtt.MQTTv5
+        )
+        client.max_inflight_messages_set(self._cfg.max_inflight)
+        client.max_queued_messages_set(0)
+        if self._cfg.username:
+            password = self._cfg.password
+            if self._cfg.password_file is not None:
+                password = self._cfg.password_file.read_text(encoding="utf-8").strip()
+            client.username_pw_set(self._cfg.username, password)
+        if self._cfg.tls is not None:
+            tls = self._cfg.tls
+            client.tls_set(
+                ca_certs=str(tls.ca_file),
+                certfile=str(tls.cert_file) if tls.cert_file else None,
+                keyfile=str(tls.key_file) if tls.key_file else None,
+            )
+        if self._status is not None:
+            topic, payload = self._status(False)
+            client.will_set(topic, payload, qos=1, retain=True)
+        return client
+
+    def _connect_properties(self) -> Properties:
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = self._cfg.session_expiry_s
+        return props
+
+    def _session(self, client: mqtt.Client, stop: threading.Event) -> bool:
+        """Serve one connection; return whether the broker accepted it."""
+        unacked: dict[int, int] = {}  # paho mid -> outbox seq
+        acks: list[int] = []
+        refused: list[tuple[int, str]] = []
+        state = {"accepted": False, "failed": ""}
+
+        def on_connect(c: Any, u: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
+            if reason.is_failure:
+                state["failed"] = str(reason)
+            else:
+                state["accepted"] = True
+
+        def on_publish(c: Any, u: Any, mid: int, reason: ReasonCode, props: Any) -> None:
+            seq = unacked.pop(mid, None)
+            if seq is None:
+                return  # a status message (not from the outbox)
+            if reason.is_failure:
+                refused.append((seq, str(reason)))
+            else:
+                acks.append(seq)
+
+        client.on_connect = on_connect
+        client.on_publish = on_publish
+        started = time.monotonic()
+        sent_upto = -1
+        next_status = 0.0
+        window = self._cfg.max_inflight
+        try:
+            while True:
+                busy = bool(unacked) or bool(acks)
+                rc = client.loop(timeout=0.0 if busy else 0.05)
+                if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    break
+                if state["failed"]:
+                    log.error("broker refused the connection: %s", state["failed"])
+                    break
+                if not state["accepted"]:
+                    if time.monotonic() - started > _CONNACK_TIMEOUT_S:
+                        log.warning("no CONNACK within %.0f s", _CONNACK_TIMEOUT_S)
+                        break
+                    continue
+                if not self.connected.is_set():
+                    self.connected.set()
+                    log.info(
+                        "connected to %s:%d; %d message(s) to send",
+                        self._cfg.host,
+                        self._cfg.port,
+                        self._outbox.depth,
+                    )
+                if acks:
+                    self.acked_total += len(acks)
+                    self._outbox.ack(acks)
+                    acks.clear()
+                for seq, reason in refused:
+                    self._outbox.dead_letter(seq, reason)
+                refused.clear()
+                if stop.is_set():
+                    self._say_offline(client)
+                    break
+                now = time.monotonic()
+                if self._status is not None and (now >= next_status or self._status_due.is_set()):
+                    self._status_due.clear()
+                    topic, payload = self._status(True)
+                    client.publish(topic, payload, qos=1, retain=True)
+                    next_status = now + self._cfg.status_interval_s
+                room = window - len(unacked)
+                if room > 0:
+                    for msg in self._outbox.peek(sent_upto, min(room, self._cfg.read_batch)):
+                        info = client.publish(msg.topic, msg.payload, qos=1, retain=msg.retain)
+                        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                            break
+                        unacked[info.mid] = msg.seq
+                        sent_upto = msg.seq
+                        self.published_total += 1
+        finally:
+            self.connected.clear()
+            client.on_publish = None
+            client.disconnect()  # closes the socket; a no-op when the broker already went away
+        return bool(state["accepted"])
+
+    def _say_offline(self, client: mqtt.Client) -> None:
+        """Clean stop: retained ``offline`` status, then a normal DISCONNECT (no Will)."""
+        if self._status is not None:
+            topic, payload = self._status(False)
+            info = client.publish(topic, payload, qos=1, retain=True)
+            deadline = time.monotonic() + 2.0
+            while not info.is_published() and time.monotonic() < deadline:
+                if client.loop(timeout=0.05) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    return
+        client.disconnect()
+        client.loop(timeout=0.1)
