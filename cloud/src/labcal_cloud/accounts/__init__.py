@@ -1,0 +1,1 @@
+"""Accounts: tenants, sites, users and roles, password login, sessions and API tokens."""

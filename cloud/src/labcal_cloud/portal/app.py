@@ -1,0 +1,87 @@
+"""Composition root of the portal process: ``create_app(settings)`` builds the FastAPI app.
+
+Other routers (for example the ingest's read API) are included with ``extra_routers``; they can
+use ``request.app.state.services`` and the dependencies in ``labcal_cloud.portal.auth``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from labcal_cloud.accounts.errors import PortalError, RateLimitedError
+from labcal_cloud.accounts.passwords import PasswordHashing
+from labcal_cloud.accounts.store import Accounts
+from labcal_cloud.portal import api_accounts, api_devices
+from labcal_cloud.portal.auth import LoginRequiredError
+from labcal_cloud.portal.database import Database, connect
+from labcal_cloud.portal.migrations import apply_migrations
+from labcal_cloud.portal.runtime import Runtime, system_runtime
+from labcal_cloud.portal.services import Services
+from labcal_cloud.portal.settings import PortalSettings
+from labcal_cloud.registry.store import Registry
+
+__all__ = ["build_services", "create_app"]
+
+STATIC = Path(__file__).parent / "static"
+
+
+def build_services(
+    settings: PortalSettings, runtime: Runtime | None = None, db: Database | None = None
+) -> Services:
+    db = db or connect(settings.database_url)
+    apply_migrations(db)
+    rt = runtime or system_runtime()
+    hashing = PasswordHashing(fast=settings.fast_password_hashing)
+    return Services(
+        settings=settings,
+        db=db,
+        runtime=rt,
+        accounts=Accounts(db, rt, hashing),
+        registry=Registry(db, rt),
+        extras={},
+    )
+
+
+def create_app(
+    settings: PortalSettings,
+    *,
+    services: Services | None = None,
+    extra_routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    services = services or build_services(settings)
+    app = FastAPI(
+        title="LabCal API",
+        version="1.0.0",
+        description="Devices, due state, booking and certificates of LabCal. "
+        "Authenticate with `Authorization: Bearer <API token>` or the portal session cookie "
+        "(unsafe methods then need the `X-CSRF-Token` header).",
+    )
+    app.state.services = services
+    for router in (api_accounts.router, api_devices.router, *extra_routers):
+        app.include_router(router)
+    from labcal_cloud.portal import pages
+
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(PortalError)
+    async def portal_error(request: Request, exc: PortalError) -> Response:
+        if isinstance(exc, LoginRequiredError) and not request.url.path.startswith("/api/"):
+            target = quote(
+                str(request.url.path) + ("?" + request.url.query if request.url.query else "")
+            )
+            return RedirectResponse(f"/login?next={target}", status_code=303)
+        headers = (
+            {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimitedError) else {}
+        )
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": str(exc)}, exc.status_code, headers=headers)
+        return pages.error_page(request, exc.status_code, str(exc), headers)
+
+    return app

@@ -1,0 +1,220 @@
+"""Server-rendered pages: login, device overview, manual add, CSV import and QR claim."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from labcal_cloud.accounts.errors import AuthError, ConflictError, InvalidInputError, NotFoundError
+from labcal_cloud.portal.api_accounts import client_key, set_session_cookie
+from labcal_cloud.portal.auth import SESSION_COOKIE, CurrentPrincipal, ServicesDep
+from labcal_cloud.portal.templating import render
+from labcal_cloud.registry.model import COLOURS, DueState
+from labcal_cloud.registry.store import OrderItem
+
+__all__ = ["error_page", "router"]
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 100
+LABELS = {
+    DueState.OVERDUE: "Overdue",
+    DueState.DUE_SOON: "Due soon",
+    DueState.OK: "OK",
+    DueState.UNKNOWN: "Unknown",
+}
+STATES = [(s, COLOURS[s], LABELS[s]) for s in LABELS]
+
+
+def error_page(request: Request, status: int, message: str, headers: dict[str, str]) -> Response:
+    return render(request, "error.html", status, headers, status=status, message=message)
+
+
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else "/devices"
+
+
+@router.get("/", response_class=RedirectResponse)
+def home() -> RedirectResponse:
+    return RedirectResponse("/devices", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/devices") -> Response:
+    return render(request, "login.html", next=_safe_next(next), email="", error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    s: ServicesDep,
+    email: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=1024)],
+    next: Annotated[str, Form()] = "/devices",
+) -> Response:
+    try:
+        token, _ = s.accounts.login(email, password, client_key(request))
+    except AuthError as exc:
+        return render(
+            request,
+            "login.html",
+            exc.status_code,
+            next=_safe_next(next),
+            email=email,
+            error=str(exc),
+        )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(response, token, s.settings.cookie_secure)
+    return response
+
+
+@router.post("/logout", response_class=RedirectResponse)
+def logout(request: Request, p: CurrentPrincipal, s: ServicesDep) -> RedirectResponse:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        s.accounts.logout(token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/devices", response_class=HTMLResponse)
+def overview(
+    request: Request,
+    p: CurrentPrincipal,
+    s: ServicesDep,
+    site_id: str = "",
+    state: str = "",
+    page: int = 1,
+) -> Response:
+    lines = s.registry.overview(p.tenant_id, s.runtime.now().date(), site_id or None)
+    counts = Counter(line.due.state for line in lines)
+    if state:
+        lines = [line for line in lines if line.due.state == state]
+    order = {DueState.OVERDUE: 0, DueState.DUE_SOON: 1, DueState.UNKNOWN: 2, DueState.OK: 3}
+    lines.sort(key=lambda line: order[line.due.state])
+    pages = max(1, -(-len(lines) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    return render(
+        request,
+        "overview.html",
+        principal=p,
+        sites=s.accounts.sites(p.tenant_id),
+        lines=lines[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        counts=counts,
+        total=sum(counts.values()),
+        states=STATES,
+        labels=LABELS,
+        site_id=site_id,
+        state=state,
+        page=page,
+        pages=pages,
+    )
+
+
+@router.get("/devices/new", response_class=HTMLResponse)
+def add_form(request: Request, p: CurrentPrincipal, s: ServicesDep) -> Response:
+    return render(
+        request, "add_device.html", principal=p, sites=s.accounts.sites(p.tenant_id), error=None
+    )
+
+
+@router.post("/devices/new", response_class=HTMLResponse)
+def add_device(
+    request: Request,
+    p: CurrentPrincipal,
+    s: ServicesDep,
+    serial: Annotated[str, Form(max_length=128)],
+    make: Annotated[str, Form(max_length=128)],
+    model: Annotated[str, Form(max_length=128)],
+    site_id: Annotated[str, Form(max_length=64)],
+    nominal_volume_ul: Annotated[float, Form(ge=0, le=100_000)] = 0.0,
+) -> Response:
+    try:
+        device = s.registry.add(
+            p.tenant_id, site_id, OrderItem(make, model, serial, nominal_volume_ul)
+        )
+    except (ConflictError, InvalidInputError, NotFoundError) as exc:
+        return render(
+            request,
+            "add_device.html",
+            exc.status_code,
+            principal=p,
+            sites=s.accounts.sites(p.tenant_id),
+            error=str(exc),
+        )
+    return RedirectResponse(f"/devices/{device.id}", status_code=303)
+
+
+@router.get("/devices/import", response_class=HTMLResponse)
+def import_form(request: Request, p: CurrentPrincipal, s: ServicesDep) -> Response:
+    return render(
+        request, "import.html", principal=p, sites=s.accounts.sites(p.tenant_id), result=None
+    )
+
+
+@router.post("/devices/import", response_class=HTMLResponse)
+async def import_devices(
+    request: Request,
+    p: CurrentPrincipal,
+    s: ServicesDep,
+    file: UploadFile,
+    site_id: Annotated[str, Form(max_length=64)],
+) -> Response:
+    raw = await file.read(2_000_001)
+    if len(raw) > 2_000_000:
+        raise InvalidInputError("the CSV file is larger than 2 MB; split it")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError("the CSV file must be UTF-8 text") from exc
+    result = s.registry.import_csv(p.tenant_id, text, site_id)
+    return render(
+        request, "import.html", principal=p, sites=s.accounts.sites(p.tenant_id), result=result
+    )
+
+
+@router.get("/claim/{code}", response_class=HTMLResponse)
+def claim_page(code: str, request: Request, p: CurrentPrincipal, s: ServicesDep) -> Response:
+    device = s.registry.by_claim_code(code)
+    return render(
+        request,
+        "claim.html",
+        principal=p,
+        device=device,
+        code=code,
+        sites=s.accounts.sites(p.tenant_id),
+    )
+
+
+@router.post("/claim/{code}", response_class=RedirectResponse)
+def claim(
+    code: str, p: CurrentPrincipal, s: ServicesDep, site_id: Annotated[str, Form(max_length=64)]
+) -> RedirectResponse:
+    device = s.registry.claim(p.tenant_id, code, site_id)
+    return RedirectResponse(f"/devices/{device.id}", status_code=303)
+
+
+@router.get("/devices/{device_id}", response_class=HTMLResponse)
+def device_page(device_id: str, request: Request, p: CurrentPrincipal, s: ServicesDep) -> Response:
+    from labcal_cloud.registry.model import estimate_due
+
+    device = s.registry.device(p.tenant_id, device_id)
+    due = estimate_due(device, s.runtime.now().date())
+    history_of = s.extras.get("history")
+    history = history_of(p.tenant_id, device.id) if history_of else []
+    charts_of = s.extras.get("charts")
+    charts = charts_of(p.tenant_id, device, history) if charts_of else []
+    return render(
+        request,
+        "device.html",
+        principal=p,
+        device=device,
+        due=due,
+        label=LABELS[due.state],
+        history=history,
+        charts=charts,
+    )

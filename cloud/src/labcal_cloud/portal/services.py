@@ -1,0 +1,24 @@
+"""The services one portal process uses, built once by ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from labcal_cloud.accounts.store import Accounts
+from labcal_cloud.portal.database import Database
+from labcal_cloud.portal.runtime import Runtime
+from labcal_cloud.portal.settings import PortalSettings
+from labcal_cloud.registry.store import Registry
+
+__all__ = ["Services"]
+
+
+@dataclass
+class Services:
+    settings: PortalSettings
+    db: Database
+    runtime: Runtime
+    accounts: Accounts
+    registry: Registry
+    extras: dict[str, Any]

@@ -1,0 +1,1 @@
+"""Device registry: claim codes and QR labels, manual add, CSV import, due overview."""

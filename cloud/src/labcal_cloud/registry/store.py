@@ -1,0 +1,267 @@
+"""Registry service over SQL: order devices with claim codes, claim, manual add, CSV import."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from labcal_cloud.accounts.errors import ConflictError, InvalidInputError, NotFoundError
+from labcal_cloud.portal.database import Database, Row
+from labcal_cloud.portal.runtime import Runtime
+from labcal_cloud.registry.csv_import import RowError, parse_device_csv
+from labcal_cloud.registry.model import Device, DueState, DueView, estimate_due
+
+__all__ = ["DeviceLine", "ImportResult", "OrderItem", "Registry"]
+
+_COLS = (
+    "id, tenant_id, site_id, make, model, serial, nominal_volume_ul, claim_code, registered_at,"
+    " interval_days, last_calibrated_at, usage_cycles, cycles_limit"
+)
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _device(r: Row) -> Device:
+    return Device(
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        float(r[6]),
+        r[7],
+        _dt(r[8]),
+        int(r[9]),
+        _dt(r[10]),
+        int(r[11]),
+        int(r[12]),
+    )
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    make: str
+    model: str
+    serial: str
+    nominal_volume_ul: float = 0.0
+
+
+@dataclass(frozen=True)
+class DeviceLine:
+    device: Device
+    due: DueView
+    site_name: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    added: int
+    errors: list[RowError]
+
+
+class Registry:
+    def __init__(self, db: Database, runtime: Runtime) -> None:
+        self._db = db
+        self._rt = runtime
+
+    # -- provider side: devices sold with claim codes ------------------------------------------
+    def create_order(self, order_ref: str, items: Sequence[OrderItem]) -> list[Device]:
+        created = []
+        with self._db.transaction():
+            for item in items:
+                device_id, code = self._rt.new_id(), self._rt.new_secret()[:16]
+                self._insert(device_id, None, None, item, code, order_ref, None)
+                created.append(self._get(device_id))
+        return created
+
+    def order_devices(self, order_ref: str) -> list[Device]:
+        rows = self._db.query(
+            f"SELECT {_COLS} FROM portal_devices WHERE order_ref = ? ORDER BY serial", (order_ref,)
+        )
+        return [_device(r) for r in rows]
+
+    # -- customer side ------------------------------------------------------------------------
+    def by_claim_code(self, code: str) -> Device:
+        row = self._db.one(f"SELECT {_COLS} FROM portal_devices WHERE claim_code = ?", (code,))
+        if row is None:
+            raise NotFoundError("unknown claim code")
+        return _device(row)
+
+    def claim(self, tenant_id: str, code: str, site_id: str) -> Device:
+        self._check_site(tenant_id, site_id)
+        with self._db.transaction():
+            device = self.by_claim_code(code)
+            if device.tenant_id == tenant_id:
+                return device  # claiming twice is harmless
+            if device.tenant_id is not None:
+                raise ConflictError("this device is registered to another organisation")
+            self._db.execute(
+                "UPDATE portal_devices SET tenant_id = ?, site_id = ?, registered_at = ?"
+                " WHERE id = ? AND tenant_id IS NULL",
+                (tenant_id, site_id, self._rt.now().isoformat(), device.id),
+            )
+            return self._get(device.id)
+
+    def add(self, tenant_id: str, site_id: str, item: OrderItem) -> Device:
+        """Manual add by serial and model; a sold, unclaimed device of that identity is claimed."""
+        if not (item.serial.strip() and item.model.strip() and item.make.strip()):
+            raise InvalidInputError("serial, make and model are required")
+        self._check_site(tenant_id, site_id)
+        with self._db.transaction():
+            row = self._db.one(
+                "SELECT id, tenant_id FROM portal_devices"
+                " WHERE make = ? AND model = ? AND serial = ?",
+                (item.make.strip(), item.model.strip(), item.serial.strip()),
+            )
+            if row is not None:
+                if row[1] is not None:
+                    raise ConflictError(f"device {item.serial} is already registered")
+                self._db.execute(
+                    "UPDATE portal_devices SET tenant_id = ?, site_id = ?, registered_at = ?"
+                    " WHERE id = ?",
+                    (tenant_id, site_id, self._rt.now().isoformat(), row[0]),
+                )
+                return self._get(row[0])
+            device_id = self._rt.new_id()
+            self._insert(device_id, tenant_id, site_id, item, None, "", self._rt.now())
+            return self._get(device_id)
+
+    def import_csv(self, tenant_id: str, text: str, default_site_id: str) -> ImportResult:
+        rows, errors = parse_device_csv(text)
+        sites: dict[str, str] = dict(
+            self._db.query(
+                "SELECT lower(name), id FROM portal_sites WHERE tenant_id = ?", (tenant_id,)
+            )
+        )
+        added = 0
+        for row in rows:
+            site_id = sites.get(row.site.lower()) if row.site else default_site_id
+            if site_id is None:
+                errors.append(RowError(row.line, f"unknown site {row.site!r}"))
+                continue
+            try:
+                self.add(
+                    tenant_id,
+                    site_id,
+                    OrderItem(row.make, row.model, row.serial, row.nominal_volume_ul),
+                )
+                added += 1
+            except (ConflictError, InvalidInputError, NotFoundError) as exc:
+                errors.append(RowError(row.line, str(exc)))
+        return ImportResult(added, sorted(errors, key=lambda e: e.line))
+
+    def device(self, tenant_id: str, device_id: str) -> Device:
+        row = self._db.one(
+            f"SELECT {_COLS} FROM portal_devices WHERE id = ? AND tenant_id = ?",
+            (device_id, tenant_id),
+        )
+        if row is None:
+            raise NotFoundError("device not found")
+        return _device(row)
+
+    def overview(
+        self,
+        tenant_id: str,
+        today: date,
+        site_id: str | None = None,
+        state: DueState | None = None,
+    ) -> list[DeviceLine]:
+        sql = (
+            f"SELECT {', '.join('d.' + c.strip() for c in _COLS.split(','))}, s.name"
+            " FROM portal_devices d JOIN portal_sites s ON s.id = d.site_id WHERE d.tenant_id = ?"
+        )
+        params: list[object] = [tenant_id]
+        if site_id:
+            sql += " AND d.site_id = ?"
+            params.append(site_id)
+        lines = []
+        for r in self._db.query(sql + " ORDER BY s.name, d.serial", params):
+            device = _device(r)
+            due = estimate_due(device, today)
+            if state is None or due.state == state:
+                lines.append(DeviceLine(device, due, r[13]))
+        return lines
+
+    def update_usage(self, tenant_id: str, device_id: str, cycles: int, week_start: date) -> None:
+        device = self.device(tenant_id, device_id)
+        if cycles < 0:
+            raise InvalidInputError("cycles must not be negative")
+        with self._db.transaction():
+            self._db.execute(
+                "DELETE FROM portal_usage_weeks WHERE device_id = ? AND week_start = ?",
+                (device.id, week_start.isoformat()),
+            )
+            self._db.execute(
+                "INSERT INTO portal_usage_weeks (device_id, week_start, cycles) VALUES (?, ?, ?)",
+                (device.id, week_start.isoformat(), cycles),
+            )
+            self._db.execute(
+                "UPDATE portal_devices SET usage_cycles = (SELECT COALESCE(SUM(cycles), 0)"
+                " FROM portal_usage_weeks WHERE device_id = ?) WHERE id = ?",
+                (device.id, device.id),
+            )
+
+    def usage_weeks(self, tenant_id: str, device_id: str) -> list[tuple[date, int]]:
+        device = self.device(tenant_id, device_id)
+        rows = self._db.query(
+            "SELECT week_start, cycles FROM portal_usage_weeks WHERE device_id = ?"
+            " ORDER BY week_start",
+            (device.id,),
+        )
+        return [(date.fromisoformat(r[0]), int(r[1])) for r in rows]
+
+    def mark_calibrated(self, device_id: str, at: datetime, interval_days: int) -> None:
+        self._db.execute(
+            "UPDATE portal_devices SET last_calibrated_at = ?, interval_days = ?, usage_cycles = 0"
+            " WHERE id = ?",
+            (at.isoformat(), interval_days, device_id),
+        )
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _check_site(self, tenant_id: str, site_id: str) -> None:
+        if not self._db.one(
+            "SELECT 1 FROM portal_sites WHERE id = ? AND tenant_id = ?", (site_id, tenant_id)
+        ):
+            raise NotFoundError("site not found")
+
+    def _get(self, device_id: str) -> Device:
+        row = self._db.one(f"SELECT {_COLS} FROM portal_devices WHERE id = ?", (device_id,))
+        assert row is not None
+        return _device(row)
+
+    def _insert(
+        self,
+        device_id: str,
+        tenant_id: str | None,
+        site_id: str | None,
+        item: OrderItem,
+        code: str | None,
+        order_ref: str,
+        registered: datetime | None,
+    ) -> None:
+        if self._db.one(
+            "SELECT 1 FROM portal_devices WHERE make = ? AND model = ? AND serial = ?",
+            (item.make, item.model, item.serial),
+        ):
+            raise ConflictError(f"device {item.make} {item.model} {item.serial} exists")
+        self._db.execute(
+            "INSERT INTO portal_devices (id, tenant_id, site_id, make, model, serial,"
+            " nominal_volume_ul, claim_code, order_ref, registered_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                device_id,
+                tenant_id,
+                site_id,
+                item.make.strip(),
+                item.model.strip(),
+                item.serial.strip(),
+                item.nominal_volume_ul,
+                code,
+                order_ref,
+                registered.isoformat() if registered else None,
+            ),
+        )
