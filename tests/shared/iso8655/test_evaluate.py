@@ -300,3 +300,11 @@ def test_type_d_refused() -> None:
 def test_nominal_between_rows_refused() -> None:
     with pytest.raises(MeasurementInputError, match="nominal volume 300 µL is not a row"):
         evaluate_run(make_run([TestSeries(300.0, [300.0] * 10)], nominal=300.0))
+
+
+def test_negative_evaporation_readings_after_a_tare_are_accepted() -> None:
+    """m00 tared to 0, later readings below zero: the balance lost mass, a normal case."""
+    series = TestSeries(
+        50.0, [50.0, 50.0], evaporation_weighings=EvaporationWeighings(0.0, -0.02, 500.0, 499.98)
+    )
+    assert series.evaporation_mg() == pytest.approx(0.02)

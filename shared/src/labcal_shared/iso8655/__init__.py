@@ -11,6 +11,7 @@ from labcal_shared.iso8655.balance import BalanceRequirement, balance_requiremen
 from labcal_shared.iso8655.batch import BatchResult, evaluate_batch
 from labcal_shared.iso8655.evaluate import evaluate_run
 from labcal_shared.iso8655.findings import Finding, FindingCode, Severity
+from labcal_shared.iso8655.from_contract import core_run_from_contract, evaluate_contract_run
 from labcal_shared.iso8655.inputs import (
     BalanceSpec,
     Environment,
@@ -73,7 +74,9 @@ __all__ = [
     "air_density",
     "available_editions",
     "balance_requirement",
+    "core_run_from_contract",
     "evaluate_batch",
+    "evaluate_contract_run",
     "evaluate_run",
     "load_mpe_table",
     "mpe_for",

@@ -49,6 +49,7 @@ class FindingCode(StrEnum):
     HUMIDITY_LOW = "humidity_low"
     NO_EVAPORATION_DATA = "no_evaporation_data"
     NEGATIVE_EVAPORATION = "negative_evaporation"
+    WATER_TEMP_ASSUMED = "water_temp_assumed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,9 +197,10 @@ class TestSeries:
         if self.evaporation_weighings is not None:
             for name in ("m00", "m0", "mn", "mn1"):
                 value = float(getattr(self.evaporation_weighings, name))
-                if math.isnan(value) or value < 0:
+                # Balance readings may be negative after a tare; refuse only non-numbers.
+                if math.isnan(value) or math.isinf(value):
                     raise MeasurementInputError(
-                        f"{where}: evaporation weighing {name} = {value!r} is NaN or negative"
+                        f"{where}: evaporation weighing {name} = {value!r} is not a number"
                     )
         if self.evaporation_per_cycle is not None:
             _finite(f"{where}: evaporation per cycle", self.evaporation_per_cycle)
