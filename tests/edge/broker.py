@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -38,6 +39,7 @@ class PrivateBroker:
             "max_queued_messages 0\n"
             "max_inflight_messages 0\n"
             f"log_dest file {self.dir}/mosquitto.log\n"
+            f"user {getpass.getuser()}\n"
         )
         self._proc: subprocess.Popen[bytes] | None = None
 
