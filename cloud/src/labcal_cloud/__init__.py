@@ -1,0 +1,1 @@
+"""LabCal cloud: ingest, storage, engine, scheduler, API and portal."""

@@ -1,0 +1,1 @@
+"""Ingest: MQTT shared subscription → validate → store idempotently → ack after commit."""

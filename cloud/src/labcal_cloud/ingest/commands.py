@@ -1,0 +1,59 @@
+"""``labcal-cloud ingest``: run one ingest worker in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from typing import Any
+
+from labcal_cloud.ingest.service import IngestWorker
+from labcal_cloud.settings import Settings
+from labcal_cloud.storage.factory import open_store
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "ingest", help="run an ingest worker (MQTT shared subscription → database)"
+    )
+    p.add_argument("--client-id", help="MQTT client id; keep it stable across restarts")
+    p.add_argument("--group", help="shared-subscription group (default 'ingest')")
+    p.add_argument("--tenant-filter", help="one tenant id, or '+' for all (default)")
+    p.add_argument("--max-batch", type=int, help="messages per transaction (default 5000)")
+    p.add_argument("--session-expiry", type=int, help="MQTT session expiry in seconds")
+    p.add_argument(
+        "--fault-pause-before-commit",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="fault switch for tests: wait this long before each commit",
+    )
+    p.set_defaults(handler=ingest)
+
+
+def ingest(args: argparse.Namespace, settings: Settings) -> int:
+    settings = settings.override(
+        ingest_client_id=args.client_id,
+        ingest_group=args.group,
+        ingest_tenant_filter=args.tenant_filter,
+        ingest_max_batch=args.max_batch,
+        ingest_session_expiry_s=args.session_expiry,
+    )
+    store = open_store(settings.database_url)
+    pause: Callable[[], None] | None = None
+    if args.fault_pause_before_commit > 0:
+        delay = args.fault_pause_before_commit
+
+        def pause() -> None:
+            time.sleep(delay)
+
+    worker = IngestWorker(settings, store, before_commit=pause)
+    try:
+        worker.serve(
+            on_ready=lambda: print(f"ingest: {settings.ingest_client_id} subscribed", flush=True)
+        )
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,37 @@
+"""InfluxDB line protocol for readings (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from labcal_cloud.storage.rows import ReadingRow
+
+__all__ = ["reading_lines"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _tag(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def _ns(t: datetime) -> int:
+    delta = t - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+def reading_lines(rows: Iterable[ReadingRow]) -> list[str]:
+    """One point per reading: measurement ``reading``; tags tenant, station, device, unit,
+    status; fields value (absent on overload/underload), stable, idx; nanosecond timestamp."""
+    out = []
+    for r in rows:
+        tags = (
+            f"reading,tenant={_tag(r.tenant)},station={_tag(r.station)},"
+            f"device={_tag(r.device_serial)},unit={_tag(r.unit)},status={_tag(r.status)}"
+        )
+        fields = f"stable={'true' if r.stable else 'false'},idx={r.idx}i"
+        if r.value is not None:
+            fields = f"value={r.value!r}," + fields
+        out.append(f"{tags} {fields} {_ns(r.time)}")
+    return out

@@ -1,0 +1,138 @@
+"""The ingest loop: take a batch from the source, judge it, commit it, and only then ack it.
+
+Ports: a :class:`Source` of MQTT messages (the paho adapter, or a fake in unit tests), the
+:class:`~labcal_cloud.storage.ports.IngestStore`, and listeners told about each commit (the
+InfluxDB mirror, domain events). Storage outages pause the loop without acking; it retries with
+:func:`~labcal_cloud.ingest.backoff.backoff_delay` and resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from labcal_cloud.ingest.backoff import backoff_delay
+from labcal_cloud.ingest.core import Incoming, Quarantined, build_batch, quarantine_row
+from labcal_cloud.ingest.directory import StationDirectory
+from labcal_cloud.ingest.metrics import IngestMetrics
+from labcal_cloud.storage.errors import StorageError, StorageUnavailableError
+from labcal_cloud.storage.ports import IngestStore, WriteResult
+from labcal_cloud.storage.rows import Batch
+
+__all__ = ["CommitListener", "IngestLoop", "Source"]
+
+log = logging.getLogger(__name__)
+
+
+class Source(Protocol):
+    def next_batch(self, max_items: int, timeout_s: float) -> list[Incoming]:
+        """Wait up to ``timeout_s`` for a first message, then take what is ready (≤ max_items)."""
+        ...
+
+    def ack(self, items: Sequence[Incoming]) -> None: ...
+
+
+CommitListener = Callable[[Batch, WriteResult], None]
+
+
+class IngestLoop:
+    def __init__(
+        self,
+        source: Source,
+        store: IngestStore,
+        directory: StationDirectory,
+        metrics: IngestMetrics,
+        *,
+        sleep: Callable[[float], bool],
+        jitter: Callable[[], float],
+        max_batch: int = 5000,
+        poll_s: float = 0.2,
+        listeners: Sequence[CommitListener] = (),
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        """``sleep(seconds)`` returns False when the loop should stop instead of retrying."""
+        self._source = source
+        self._store = store
+        self._directory = directory
+        self.metrics = metrics
+        self._sleep = sleep
+        self._jitter = jitter
+        self._max_batch = max_batch
+        self._poll_s = poll_s
+        self._listeners = list(listeners)
+        self._before_commit = before_commit
+
+    def step(self) -> bool:
+        """Handle one batch. False if no message came, or if stopped during a retry (no ack)."""
+        items = self._source.next_batch(self._max_batch, self._poll_s)
+        if not items:
+            return False
+        self.metrics.add("received", len(items))
+        attempt = 0
+        while True:
+            try:
+                batch, in_batch_dups, result = self._commit(items)
+                break
+            except StorageUnavailableError as exc:
+                attempt += 1
+                self.metrics.add("storage_errors")
+                delay = backoff_delay(attempt, jitter=self._jitter())
+                log.warning("storage unavailable (%s); retry %d in %.2fs", exc, attempt, delay)
+                if not self._sleep(delay):
+                    return False
+        self._source.ack(items)
+        self.metrics.add("batches")
+        self.metrics.add("stored", result.stored)
+        self.metrics.add("duplicates", result.duplicates + in_batch_dups)
+        for row in batch.quarantine:
+            self.metrics.add("quarantined:" + row.reason.partition(":")[0])
+        for listener in self._listeners:
+            try:
+                listener(batch, result)
+            except Exception:  # a listener never blocks ingest
+                self.metrics.add("listener_errors")
+                log.exception("commit listener failed")
+        return True
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        while not should_stop():
+            self.step()
+
+    def _commit(self, items: list[Incoming]) -> tuple[Batch, int, WriteResult]:
+        batch, dups = build_batch(items, self._directory.tenant_of)
+        if self._before_commit is not None:
+            self._before_commit()
+        try:
+            return batch, dups, self._store.write_batch(batch)
+        except StorageUnavailableError:
+            raise
+        except StorageError as exc:
+            log.error("storage refused a batch (%s); writing its messages one by one", exc)
+            return self._commit_one_by_one(items)
+
+    def _commit_one_by_one(self, items: list[Incoming]) -> tuple[Batch, int, WriteResult]:
+        """Isolate the message the database refuses and quarantine it with the reason."""
+        total = Batch()
+        stored = duplicates = quarantined = in_batch = 0
+        for item in items:
+            batch, dups = build_batch([item], self._directory.tenant_of)
+            try:
+                result = self._store.write_batch(batch)
+            except StorageUnavailableError:
+                raise
+            except StorageError as exc:
+                reason = Quarantined(f"storage: {exc}".replace("\n", " ")[:1000])
+                batch = Batch(quarantine=[quarantine_row(item, reason)])
+                result = self._store.write_batch(batch)
+            in_batch += dups
+            stored += result.stored
+            duplicates += result.duplicates
+            quarantined += result.quarantined
+            total.messages += batch.messages
+            total.readings += batch.readings
+            total.usage += batch.usage
+            total.runs += batch.runs
+            total.events += batch.events
+            total.quarantine += batch.quarantine
+        return total, in_batch, WriteResult(stored, duplicates, quarantined)

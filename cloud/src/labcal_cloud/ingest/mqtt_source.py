@@ -1,0 +1,135 @@
+"""The paho-mqtt adapter of the ingest :class:`~labcal_cloud.ingest.loop.Source`.
+
+MQTT 5, a persistent session (``clean_start=False`` plus a session expiry) and manual acks: a
+message is acked only when the loop says its batch is committed, so if the worker dies the broker
+redelivers everything unacked to the same client id when it comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from labcal_cloud.ingest.core import Incoming
+
+__all__ = ["MqttSource", "MqttSourceConfig", "subscription"]
+
+log = logging.getLogger(__name__)
+
+
+def subscription(group: str, tenant_filter: str = "+") -> str:
+    """The shared-subscription filter of an ingest group, e.g. ``$share/ingest/labcal/v1/+/+/+``."""
+    for value, what in ((group, "group"), (tenant_filter, "tenant filter")):
+        if not value or any(c in value for c in "/#") or ("+" in value and value != "+"):
+            raise ValueError(f"invalid {what} {value!r}")
+    return f"$share/{group}/labcal/v1/{tenant_filter}/+/+"
+
+
+@dataclass(frozen=True, slots=True)
+class MqttSourceConfig:
+    url: str = "mqtt://127.0.0.1:1883"
+    client_id: str = "labcal-ingest-1"
+    group: str = "ingest"
+    tenant_filter: str = "+"
+    session_expiry_s: int = 3600
+    receive_maximum: int = 10_000
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None
+
+
+class MqttSource:
+    def __init__(self, config: MqttSourceConfig) -> None:
+        self.config = config
+        self._queue: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=config.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=True,
+        )
+        if config.username is not None:
+            client.username_pw_set(config.username, config.password)
+        parts = urlsplit(config.url)
+        if parts.scheme == "mqtts" or config.ca_file:
+            client.tls_set(ca_certs=config.ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self._client = client
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+        self._filter = subscription(config.group, config.tenant_filter)
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = self.config.session_expiry_s
+        props.ReceiveMaximum = self.config.receive_maximum
+        self._client.connect(
+            self._host, self._port, keepalive=30, clean_start=False, properties=props
+        )
+        self._client.loop_start()
+        if not self.subscribed.wait(timeout_s):
+            self.close()
+            raise ConnectionError(f"no subscription on {self.config.url} within {timeout_s}s")
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        if rc.is_failure:
+            log.error("MQTT connect refused: %s", rc)
+            return
+        self.connected.set()
+        client.subscribe(self._filter, qos=1)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, rcs: Any, _p: Any) -> None:
+        if all(not rc.is_failure for rc in rcs):
+            self.subscribed.set()
+        else:
+            log.error("subscription to %s refused: %s", self._filter, rcs)
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        self.connected.clear()
+        log.warning("MQTT disconnected (%s); paho reconnects", rc)
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        payload = bytes(msg.payload)
+        self._queue.put(Incoming(msg.topic, payload, datetime.now(UTC), msg.mid, msg.qos))
+
+    def next_batch(self, max_items: int, timeout_s: float) -> list[Incoming]:
+        try:
+            first = self._queue.get(timeout=timeout_s)
+        except queue.Empty:
+            return []
+        items = [first]
+        get = self._queue.get_nowait
+        try:
+            while len(items) < max_items:
+                items.append(get())
+        except queue.Empty:
+            pass
+        return items
+
+    def ack(self, items: Sequence[Incoming]) -> None:
+        ack = self._client.ack
+        for item in items:
+            if item.qos > 0:
+                ack(item.mid, item.qos)

@@ -1,0 +1,1 @@
+"""Stations: registration, broker credentials (mosquitto_passwd hashes) and ACL entries."""

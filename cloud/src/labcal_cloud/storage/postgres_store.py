@@ -1,0 +1,275 @@
+"""PostgreSQL adapter (psycopg 3): connection pool, COPY into session staging tables, then one
+statement that inserts new messages and the per-kind rows of exactly those messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from labcal_cloud.storage import read_queries as q
+from labcal_cloud.storage.errors import MigrationError, StorageError, StorageUnavailableError
+from labcal_cloud.storage.migration_plan import Features, discover, pending
+from labcal_cloud.storage.ports import StationExistsError, StationRecord, WriteResult
+from labcal_cloud.storage.rows import (
+    Batch,
+    EventRow,
+    MessageRow,
+    QuarantineRow,
+    ReadingRow,
+    RunRow,
+    UsageRow,
+    columns,
+)
+
+__all__ = ["PostgresStore", "detect_features"]
+
+_MIGRATION_LOCK = 0x1AB_CA1  # pg_advisory_xact_lock key: one migrator at a time
+
+_CHILDREN: tuple[tuple[str, type[tuple[object, ...]]], ...] = (
+    ("readings", ReadingRow),
+    ("usage_reports", UsageRow),
+    ("runs", RunRow),
+    ("device_events", EventRow),
+)
+
+
+def _stage_sql() -> list[str]:
+    tables = ["messages", *(t for t, _ in _CHILDREN)]
+    return [
+        f"CREATE TEMP TABLE IF NOT EXISTS stage_{t} (LIKE {t}) ON COMMIT DELETE ROWS"
+        for t in tables
+    ]
+
+
+def _merge_sql() -> str:
+    mcols = ", ".join(columns(MessageRow))
+    parts = [
+        f"new AS (INSERT INTO messages ({mcols}) SELECT {mcols} FROM stage_messages "
+        "ON CONFLICT DO NOTHING RETURNING message_id)"
+    ]
+    for table, row_type in _CHILDREN:
+        cols = ", ".join(columns(row_type))
+        scols = ", ".join(f"s.{c}" for c in columns(row_type))
+        parts.append(
+            f"ins_{table} AS (INSERT INTO {table} ({cols}) SELECT {scols} FROM stage_{table} s "
+            "JOIN new USING (message_id))"
+        )
+    return "WITH " + ",\n".join(parts) + "\nSELECT count(*) FROM new"
+
+
+_STAGE = _stage_sql()
+_MERGE = _merge_sql()
+_QCOLS = columns(QuarantineRow)
+_INSERT_QUARANTINE = (
+    f"INSERT INTO quarantine ({', '.join(_QCOLS)}) VALUES ({', '.join(['%s'] * len(_QCOLS))}) "
+    "ON CONFLICT (digest) DO NOTHING"
+)
+
+
+def detect_features(conn: psycopg.Connection[Any]) -> Features:
+    """TimescaleDB is used when installed, or available and preloaded (else CREATE fails)."""
+    installed = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+    if installed:
+        return Features(timescaledb=True)
+    available = conn.execute(
+        "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
+    ).fetchone()
+    row = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+    preloaded = row is not None and "timescaledb" in str(row[0])
+    return Features(timescaledb=bool(available) and preloaded)
+
+
+class PostgresStore:
+    """A :class:`~labcal_cloud.storage.ports.Store` on PostgreSQL (TimescaleDB when present)."""
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 4) -> None:
+        self.url = url
+        self._pool = ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            timeout=10.0,
+            reconnect_timeout=0,
+            kwargs={"connect_timeout": 5},
+        )
+        self._pool.open(wait=False)
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # -- migrations ----------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        names: list[str] = []
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            features = detect_features(conn)
+            for mig in discover("postgres"):
+                try:
+                    with conn.transaction():
+                        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                        done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+                        if not pending([mig], done):
+                            continue
+                        for sql in mig.statements(features):
+                            conn.execute(sql.encode())
+                        conn.execute(
+                            "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                            (mig.version, mig.name),
+                        )
+                except psycopg.Error as exc:
+                    raise MigrationError(f"migration {mig.version:04d}_{mig.name}: {exc}") from exc
+                names.append(f"{mig.version:04d}_{mig.name}")
+        return names
+
+    # -- ingest --------------------------------------------------------------------------------
+
+    def write_batch(self, batch: Batch) -> WriteResult:
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                cur = conn.cursor()
+                for sql in _STAGE:
+                    cur.execute(sql)
+                _copy(cur, "stage_messages", MessageRow, batch.messages)
+                _copy(cur, "stage_readings", ReadingRow, batch.readings)
+                _copy(cur, "stage_usage_reports", UsageRow, batch.usage)
+                _copy(cur, "stage_runs", RunRow, batch.runs)
+                _copy(cur, "stage_device_events", EventRow, batch.events)
+                stored = 0
+                if batch.messages:
+                    row = cur.execute(_MERGE).fetchone()
+                    stored = int(row[0]) if row else 0
+                quarantined = 0
+                for qrow in batch.quarantine:
+                    cur.execute(_INSERT_QUARANTINE, qrow)
+                    quarantined += cur.rowcount
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StorageUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
+        except psycopg.Error as exc:
+            raise StorageError(f"PostgreSQL refused the batch: {exc}") from exc
+        return WriteResult(stored, len(batch.messages) - stored, quarantined)
+
+    def station_tenants(self) -> dict[str, str]:
+        try:
+            with self._pool.connection() as conn:
+                rows = conn.execute("SELECT station, tenant FROM stations").fetchall()
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StorageUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
+        return {r[0]: r[1] for r in rows}
+
+    # -- stations and tokens -------------------------------------------------------------------
+
+    def add_station(self, record: StationRecord) -> None:
+        try:
+            with self._pool.connection() as conn:
+                conn.execute(
+                    "INSERT INTO stations (station, tenant, password_hash) VALUES (%s, %s, %s)",
+                    (record.station, record.tenant, record.password_hash),
+                )
+        except psycopg.errors.UniqueViolation:
+            raise StationExistsError(f"station {record.station!r} is already registered") from None
+
+    def list_stations(self, tenant: str | None = None) -> list[StationRecord]:
+        sql = "SELECT station, tenant, password_hash FROM stations"
+        params: tuple[str, ...] = ()
+        if tenant is not None:
+            sql += " WHERE tenant = %s"
+            params = (tenant,)
+        with self._pool.connection() as conn:
+            rows = conn.execute(sql + " ORDER BY station", params).fetchall()
+        return [StationRecord(r[0], r[1], r[2]) for r in rows]
+
+    def add_api_token(self, tenant: str, token_sha256: str, label: str) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO api_tokens (token_sha256, tenant, label) VALUES (%s, %s, %s)",
+                (token_sha256, tenant, label),
+            )
+
+    def tenant_for_token(self, token_sha256: str) -> str | None:
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT tenant FROM api_tokens WHERE token_sha256 = %s", (token_sha256,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            return cur.execute(sql.encode(), params).fetchall()
+
+    def readings(
+        self,
+        tenant: str,
+        *,
+        station: str | None = None,
+        device_serial: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        return self._rows(
+            *q.readings_sql(
+                "%s",
+                tenant,
+                station=station,
+                device_serial=device_serial,
+                since=since,
+                until=until,
+                limit=limit,
+            )
+        )
+
+    def runs(
+        self, tenant: str, *, device_serial: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        return self._rows(*q.runs_sql("%s", tenant, device_serial, limit))
+
+    def usage(self, tenant: str, device_serial: str, *, limit: int = 1000) -> list[dict[str, Any]]:
+        return self._rows(*q.usage_sql("%s", tenant, device_serial, limit))
+
+    def usage_daily(self, tenant: str, device_serial: str) -> list[dict[str, Any]]:
+        return self._rows(*q.usage_daily_sql("%s", tenant, device_serial))
+
+    def quarantine(self, tenant: str | None, *, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._rows(*q.quarantine_sql("%s", tenant, limit))
+        for r in rows:
+            r["payload"] = bytes(r["payload"])
+        return rows
+
+    def count(self, table: str, tenant: str | None = None) -> int:
+        if table not in q.COUNTABLE_TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        sql = f"SELECT count(*) FROM {table}"
+        params: tuple[str, ...] = ()
+        if tenant is not None:
+            sql += " WHERE tenant = %s"
+            params = (tenant,)
+        with self._pool.connection() as conn:
+            row = conn.execute(sql.encode(), params).fetchone()
+        return int(row[0]) if row else 0
+
+
+def _copy(
+    cur: psycopg.Cursor[Any],
+    table: str,
+    row_type: type[tuple[object, ...]],
+    rows: Iterable[tuple[object, ...]],
+) -> None:
+    rows = list(rows)
+    if not rows:
+        return
+    with cur.copy(f"COPY {table} ({', '.join(columns(row_type))}) FROM STDIN".encode()) as copy:
+        for row in rows:
+            copy.write_row(row)

@@ -1,0 +1,91 @@
+"""SQL of the read port, shared by both adapters (only the parameter marker differs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+__all__ = ["COUNTABLE_TABLES", "quarantine_sql", "readings_sql", "runs_sql", "usage_sql"]
+
+COUNTABLE_TABLES = frozenset(
+    {"messages", "readings", "usage_reports", "runs", "device_events", "quarantine", "stations"}
+)
+
+_READING_COLS = "message_id, idx, station, device_serial, time, value, unit, stable, status, run_id"
+
+
+def readings_sql(
+    mark: str,
+    tenant: str,
+    *,
+    station: str | None,
+    device_serial: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> tuple[str, list[Any]]:
+    where = [f"tenant = {mark}"]
+    params: list[Any] = [tenant]
+    for column, op, value in (
+        ("station", "=", station),
+        ("device_serial", "=", device_serial),
+        ("time", ">=", since),
+        ("time", "<", until),
+    ):
+        if value is not None:
+            where.append(f"{column} {op} {mark}")
+            params.append(value)
+    params.append(limit)
+    sql = (
+        f"SELECT {_READING_COLS} FROM readings WHERE {' AND '.join(where)} "
+        f"ORDER BY time, message_id, idx LIMIT {mark}"
+    )
+    return sql, params
+
+
+def runs_sql(
+    mark: str, tenant: str, device_serial: str | None, limit: int
+) -> tuple[str, list[Any]]:
+    where = f"tenant = {mark}"
+    params: list[Any] = [tenant]
+    if device_serial is not None:
+        where += f" AND pipette_serial = {mark}"
+        params.append(device_serial)
+    params.append(limit)
+    sql = (
+        "SELECT message_id, station, run_id, mode, phase, pipette_make, pipette_model, "
+        "pipette_serial, balance_serial, nominal_volume_ul, started_at, ended_at, payload_json "
+        f"FROM runs WHERE {where} ORDER BY started_at DESC LIMIT {mark}"
+    )
+    return sql, params
+
+
+def usage_sql(mark: str, tenant: str, device_serial: str, limit: int) -> tuple[str, list[Any]]:
+    sql = (
+        "SELECT message_id, station, device_make, device_model, device_serial, time, "
+        "cycles_total, cycles_since_service, trigger, volume_setting_ul FROM usage_reports "
+        f"WHERE tenant = {mark} AND device_serial = {mark} ORDER BY time LIMIT {mark}"
+    )
+    return sql, [tenant, device_serial, limit]
+
+
+def usage_daily_sql(mark: str, tenant: str, device_serial: str) -> tuple[str, list[Any]]:
+    sql = (
+        "SELECT day, cycles_min, cycles_max, reports FROM usage_daily "
+        f"WHERE tenant = {mark} AND device_serial = {mark} ORDER BY day"
+    )
+    return sql, [tenant, device_serial]
+
+
+def quarantine_sql(mark: str, tenant: str | None, limit: int) -> tuple[str, list[Any]]:
+    params: list[Any] = []
+    where = ""
+    if tenant is not None:
+        where = f"WHERE tenant = {mark} "
+        params.append(tenant)
+    params.append(limit)
+    sql = (
+        "SELECT id, received_at, topic, tenant, station, reason, payload FROM quarantine "
+        f"{where}ORDER BY id LIMIT {mark}"
+    )
+    return sql, params

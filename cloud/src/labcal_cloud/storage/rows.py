@@ -1,0 +1,124 @@
+"""The rows ingest writes, as plain tuples in column order (fast for COPY and executemany).
+
+Every table keyed by ``message_id`` is written only when the message's row in ``messages`` is new,
+which is what makes storage idempotent: a message delivered twice is stored once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
+from uuid import UUID
+
+__all__ = [
+    "Batch",
+    "EventRow",
+    "MessageRow",
+    "QuarantineRow",
+    "ReadingRow",
+    "RunRow",
+    "UsageRow",
+    "columns",
+]
+
+
+class MessageRow(NamedTuple):
+    message_id: UUID
+    tenant: str
+    station: str
+    seq: int
+    kind: str
+    payload_type: str
+    device_type: str | None
+    device_make: str | None
+    device_model: str | None
+    device_serial: str | None
+    device_time: datetime | None
+    edge_time: datetime
+    clock: str
+    received_at: datetime
+    payload_json: str | None  # None for readings: their values live in ``readings``
+
+
+class ReadingRow(NamedTuple):
+    message_id: UUID
+    idx: int
+    tenant: str
+    station: str
+    device_serial: str
+    time: datetime
+    value: float | None
+    unit: str
+    stable: bool
+    status: str
+    run_id: UUID | None
+
+
+class UsageRow(NamedTuple):
+    message_id: UUID
+    tenant: str
+    station: str
+    device_make: str
+    device_model: str
+    device_serial: str
+    time: datetime
+    cycles_total: int
+    cycles_since_service: int
+    trigger: str
+    volume_setting_ul: float | None
+
+
+class RunRow(NamedTuple):
+    message_id: UUID
+    tenant: str
+    station: str
+    run_id: UUID
+    mode: str
+    phase: str | None
+    pipette_make: str
+    pipette_model: str
+    pipette_serial: str
+    balance_serial: str
+    nominal_volume_ul: float
+    started_at: datetime
+    ended_at: datetime
+    payload_json: str
+
+
+class EventRow(NamedTuple):
+    message_id: UUID
+    tenant: str
+    station: str
+    device_serial: str
+    time: datetime
+    event: str
+    code: str | None
+    detail: str
+
+
+class QuarantineRow(NamedTuple):
+    digest: str  # sha256 of topic and payload: a redelivered bad message is kept once
+    received_at: datetime
+    topic: str
+    tenant: str | None
+    station: str | None
+    reason: str
+    payload: bytes
+
+
+def columns(row_type: type[tuple[object, ...]]) -> tuple[str, ...]:
+    """The column names of a row type, in order."""
+    return tuple(row_type._fields)  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class Batch:
+    """Everything one transaction writes."""
+
+    messages: list[MessageRow] = field(default_factory=list)
+    readings: list[ReadingRow] = field(default_factory=list)
+    usage: list[UsageRow] = field(default_factory=list)
+    runs: list[RunRow] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    quarantine: list[QuarantineRow] = field(default_factory=list)
