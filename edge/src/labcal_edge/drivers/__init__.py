@@ -1,0 +1,1 @@
+"""Serial device drivers on the shared codecs, behind the small :class:`SerialLink` port."""
