@@ -288,3 +288,9 @@ def spawn_worker() -> Iterator[Callable[..., subprocess.Popen[str]]]:
         proc.wait(10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@pytest.fixture
+def msgs(tenant_id: str) -> Messages:
+    """Messages of an unregistered station ``st-1``, for pure tests that need no database."""
+    return Messages(tenant_id, "st-1")

@@ -1,0 +1,125 @@
+"""The pure judge and row builder, table-driven."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from labcal_cloud.ingest.core import Accepted, Incoming, Quarantined, build_batch, judge
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def directory(tenant: str, station: str):
+    return {station: tenant, "st-other": "other-tenant"}.get
+
+
+def LOOKUP(msgs):  # noqa: N802
+    return directory(msgs.tenant, msgs.station)
+
+
+def incoming(topic: str, payload: bytes) -> Incoming:
+    return Incoming(topic, payload, NOW)
+
+
+@pytest.mark.parametrize(
+    ("topic", "code"),
+    [
+        ("labcal/v2/t/s/reading", "topic"),
+        ("labcal/v1/t/s", "topic"),
+        ("labcal/v1/t/s/nonsense", "topic"),
+        ("labcal/v1/{tenant}/unknown-station/reading", "station"),
+        ("labcal/v1/{tenant}/st-other/reading", "tenant"),
+    ],
+)
+def test_bad_topics_and_identities_are_quarantined(msgs, topic, code):
+    env = msgs.reading()
+    topic = topic.format(tenant=msgs.tenant)
+    verdict = judge(incoming(topic, msgs.wire(env)[1]), LOOKUP(msgs))
+    assert isinstance(verdict, Quarantined)
+    assert verdict.reason.startswith(code + ":")
+
+
+@pytest.mark.parametrize(
+    ("payload", "needle"),
+    [
+        (b"", "not valid JSON"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b"[]", "invalid message"),
+        (b'{"schema_version": 2}', "unsupported schema_version 2"),
+    ],
+)
+def test_malformed_payloads_are_quarantined_with_the_reason(msgs, payload, needle):
+    topic = msgs.wire(msgs.reading())[0]
+    verdict = judge(incoming(topic, payload), LOOKUP(msgs))
+    assert isinstance(verdict, Quarantined)
+    assert verdict.reason.startswith("contract:")
+    assert needle in verdict.reason
+
+
+def test_envelope_that_disagrees_with_its_topic_is_quarantined(msgs):
+    env = msgs.reading()
+    topic = msgs.wire(msgs.usage(1))[0]  # the usage topic of the same station
+    verdict = judge(incoming(topic, msgs.wire(env)[1]), LOOKUP(msgs))
+    assert isinstance(verdict, Quarantined)
+    assert "kind" in verdict.reason
+
+
+def test_valid_message_is_accepted(msgs):
+    env = msgs.reading()
+    verdict = judge(incoming(*msgs.wire(env)), LOOKUP(msgs))
+    assert isinstance(verdict, Accepted)
+    assert verdict.envelope == env
+
+
+def test_batch_rows_per_kind_and_in_batch_duplicates(msgs):
+    envs = [
+        msgs.reading(),
+        msgs.batch(3),
+        msgs.usage(7),
+        msgs.event(),
+        msgs.run(),
+        msgs.status(),
+    ]
+    items = [incoming(*msgs.wire(e)) for e in envs]
+    items.append(items[0])  # redelivered before the first copy was acked
+    items.append(incoming("bad/topic", b"x"))
+    items.append(incoming("bad/topic", b"x"))
+    batch, dups = build_batch(items, LOOKUP(msgs))
+    assert dups == 2
+    assert len(batch.messages) == 6
+    assert [(r.idx, r.value) for r in batch.readings] == [(0, 997.0), (0, 0.0), (1, 1.0), (2, 2.0)]
+    assert batch.readings[1].message_id == envs[1].message_id
+    assert batch.usage[0].cycles_total == 7
+    assert batch.events[0].event == "drop"
+    assert batch.runs[0].run_id == envs[4].payload.run_id
+    assert len(batch.quarantine) == 1
+    reading_msgs = [m for m in batch.messages if m.kind == "reading"]
+    assert all(m.payload_json is None for m in reading_msgs)
+    status = next(m for m in batch.messages if m.kind == "status")
+    assert status.payload_json is not None
+    assert '"online"' in status.payload_json
+    assert {m.received_at for m in batch.messages} == {NOW}
+
+
+def test_reading_time_prefers_device_time_of_each_value(msgs):
+    from labcal_shared.contracts import ReadingBatch
+
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    env = msgs.envelope(
+        ReadingBatch(
+            readings=[
+                {"value": 1.0, "unit": "g", "stable": True, "device_time": t},
+                {"value": None, "unit": "g", "stable": False, "status": "overload"},
+            ],
+            run_id=uuid.uuid4(),
+        )
+    )
+    batch, _ = build_batch([incoming(*msgs.wire(env))], LOOKUP(msgs))
+    assert batch.readings[0].time == t
+    assert batch.readings[1].time == env.device_time
+    assert batch.readings[1].status == "overload"
+    assert batch.readings[1].value is None
+    assert {r.run_id for r in batch.readings} == {env.payload.run_id}

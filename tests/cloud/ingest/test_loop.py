@@ -1,0 +1,147 @@
+"""The ingest loop against fakes at its ports: ack only after commit, pause and retry on outage,
+isolate a message the database refuses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from labcal_cloud.ingest.core import Incoming
+from labcal_cloud.ingest.directory import StationDirectory
+from labcal_cloud.ingest.loop import IngestLoop
+from labcal_cloud.ingest.metrics import IngestMetrics
+from labcal_cloud.storage.errors import StorageError, StorageUnavailableError
+from labcal_cloud.storage.ports import WriteResult
+from labcal_cloud.storage.rows import Batch
+
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+class FakeSource:
+    def __init__(self, items):
+        self.pending = list(items)
+        self.acked: list[Incoming] = []
+        self.log: list[str] = []
+
+    def next_batch(self, max_items, timeout_s):
+        out, self.pending = self.pending[:max_items], self.pending[max_items:]
+        return out
+
+    def ack(self, items):
+        self.log.append("ack")
+        self.acked += items
+
+
+class FakeStore:
+    def __init__(self, source, failures=(), refuse=None):
+        self.failures = list(failures)
+        self.source = source
+        self.refuse = refuse
+        self.batches: list[Batch] = []
+
+    def write_batch(self, batch):
+        if self.failures:
+            raise self.failures.pop(0)
+        if self.refuse is not None and any(m.seq == self.refuse for m in batch.messages):
+            raise StorageError("value out of range")
+        self.source.log.append("commit")
+        self.batches.append(batch)
+        return WriteResult(len(batch.messages), 0, len(batch.quarantine))
+
+    def station_tenants(self):
+        return {}
+
+
+def make_loop(source, store, msgs, sleeps):
+    def sleep(s):
+        sleeps.append(s)
+        return len(sleeps) < 100
+
+    directory = StationDirectory(lambda: {msgs.station: msgs.tenant}, lambda: 0.0)
+    return IngestLoop(
+        source, store, directory, IngestMetrics(), sleep=sleep, jitter=lambda: 1.0, max_batch=10
+    )
+
+
+def items_of(msgs, n):
+    return [Incoming(*msgs.wire(msgs.reading(float(i))), NOW, mid=i + 1) for i in range(n)]
+
+
+def test_acks_follow_the_commit(msgs):
+    source = FakeSource(items_of(msgs, 15))
+    store = FakeStore(source)
+    loop = make_loop(source, store, msgs, [])
+    assert loop.step()
+    assert loop.step()
+    assert not loop.step()
+    assert source.log == ["commit", "ack", "commit", "ack"]
+    assert [i.mid for i in source.acked] == list(range(1, 16))
+    assert loop.metrics.get("stored") == 15
+
+
+def test_outage_pauses_without_ack_then_resumes_with_backoff(msgs):
+    source = FakeSource(items_of(msgs, 3))
+    down = StorageUnavailableError("connection refused")
+    store = FakeStore(source, failures=[down, down, down])
+    sleeps: list[float] = []
+    loop = make_loop(source, store, msgs, sleeps)
+    assert loop.step()
+    assert sleeps == [0.2, 0.4, 0.8]
+    assert source.log == ["commit", "ack"]
+    assert loop.metrics.get("storage_errors") == 3
+    assert len(store.batches[0].messages) == 3
+
+
+def test_stop_during_outage_acks_nothing(msgs):
+    source = FakeSource(items_of(msgs, 3))
+    store = FakeStore(source, failures=[StorageUnavailableError("down")] * 1000)
+    loop = make_loop(source, store, msgs, [])
+    assert not loop.step()
+    assert source.acked == []
+
+
+def test_a_message_the_database_refuses_is_quarantined_alone(msgs):
+    items = items_of(msgs, 4)
+    source = FakeSource(items)
+    store = FakeStore(source, refuse=2)  # seq 2 cannot be stored
+    loop = make_loop(source, store, msgs, [])
+    assert loop.step()
+    assert len(source.acked) == 4
+    stored = [m.seq for b in store.batches for m in b.messages]
+    assert stored == [1, 3, 4]
+    quarantined = [q for b in store.batches for q in b.quarantine]
+    assert len(quarantined) == 1
+    assert quarantined[0].reason.startswith("storage: value out of range")
+    assert quarantined[0].payload == items[1].payload
+
+
+def test_a_failing_listener_never_blocks_ingest(msgs):
+    source = FakeSource(items_of(msgs, 2))
+    store = FakeStore(source)
+    loop = make_loop(source, store, msgs, [])
+
+    def boom(batch, result):
+        raise RuntimeError("mirror down")
+
+    loop._listeners.append(boom)
+    assert loop.step()
+    assert len(source.acked) == 2
+    assert loop.metrics.get("listener_errors") == 1
+
+
+def test_directory_reloads_on_a_miss_at_most_every_refresh_interval():
+    loads = []
+    now = [0.0]
+
+    def load():
+        loads.append(now[0])
+        return {"s1": "t1"} if now[0] < 5 else {"s1": "t1", "s2": "t2"}
+
+    d = StationDirectory(load, lambda: now[0], refresh_s=2.0)
+    assert d.tenant_of("s1") == "t1"
+    assert d.tenant_of("s2") is None
+    now[0] = 1.0
+    assert d.tenant_of("s2") is None
+    assert loads == [0.0]
+    now[0] = 6.0
+    assert d.tenant_of("s2") == "t2"
+    assert loads == [0.0, 6.0]
