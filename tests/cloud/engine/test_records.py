@@ -70,7 +70,7 @@ def test_missing_water_temperature_is_assumed_with_a_warning() -> None:
     r = record_from_run(run, record_id=uuid.uuid4(), recorded_at=T, balance_valid_until=VALID)
     assert r.passed
     assert not r.conformity_claimable
-    assert any(f.code == "water_temp_missing" for f in r.findings)
+    assert any(f.code == "water_temp_assumed" for f in r.findings)
 
 
 def test_unknown_edition_is_rejected_with_reason() -> None:

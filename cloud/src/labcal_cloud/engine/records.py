@@ -15,9 +15,9 @@ from typing import Literal
 from uuid import UUID
 
 from labcal_cloud.engine.errors import RecordRejectedError
-from labcal_shared import iso8655
 from labcal_shared.contracts import DeviceRef, GravimetricRun, RunMode
 from labcal_shared.errors import Iso8655Error
+from labcal_shared.iso8655.from_contract import evaluate_contract_run
 
 __all__ = [
     "CalibrationRecord",
@@ -25,7 +25,6 @@ __all__ = [
     "VolumeOutcome",
     "current_records",
     "record_from_run",
-    "to_iso8655_run",
     "wear_ratio",
 ]
 
@@ -80,52 +79,6 @@ class CalibrationRecord:
     correction_reason: str = ""
 
 
-def to_iso8655_run(run: GravimetricRun) -> tuple[iso8655.GravimetricRun, list[RecordFinding]]:
-    """The ISO 8655 core's input for a contract run, with findings on what had to be assumed."""
-    notes: list[RecordFinding] = []
-    samples = []
-    for sample in run.environment:
-        water = sample.water_temp_c
-        if water is None:
-            water = sample.air_temp_c
-            if not notes:
-                notes.append(
-                    RecordFinding(
-                        "water_temp_missing",
-                        "warning",
-                        "water temperature not recorded; the air temperature was used for "
-                        "the water density, so conformity cannot be claimed",
-                    )
-                )
-        samples.append(
-            iso8655.EnvironmentSample(
-                sample.air_temp_c, water, sample.pressure_kpa, sample.humidity_pct
-            )
-        )
-    series = []
-    for tv in run.test_volumes:
-        weighings = None
-        if tv.evaporation is not None:
-            e = tv.evaporation
-            weighings = iso8655.EvaporationWeighings(e.m00_mg, e.m0_mg, e.mn_mg, e.mn1_mg)
-        series.append(
-            iso8655.TestSeries(
-                volume_ul=tv.volume_ul,
-                masses=tuple(tv.masses_mg),
-                evaporation_weighings=weighings,
-                evaporation_per_cycle=tv.evaporation_per_cycle_mg,
-            )
-        )
-    core_run = iso8655.GravimetricRun(
-        pipette=iso8655.PipetteSpec(run.nominal_volume_ul, run.channels, run.pipette_kind),
-        balance=iso8655.BalanceSpec(run.balance_readability_mg),
-        environment=iso8655.Environment(tuple(samples)),
-        series=tuple(series),
-        mpe_edition=run.mpe_edition,
-    )
-    return core_run, notes
-
-
 def record_from_run(
     run: GravimetricRun,
     *,
@@ -146,17 +99,15 @@ def record_from_run(
     if supersedes is not None and not correction_reason:
         raise RecordRejectedError("a correction must say why it replaces the earlier record")
     try:
-        core_run, notes = to_iso8655_run(run)
-        result = iso8655.evaluate_run(core_run, water_density=run.water_density)
+        result = evaluate_contract_run(run)
     except Iso8655Error as exc:
         raise RecordRejectedError(f"run {run.run_id}: {exc}") from exc
-    findings = list(notes)
-    findings.extend(
+    findings = [
         RecordFinding(
             f.code.value, "warning" if f.severity.value == "warning" else "info", f.message
         )
         for f in result.findings
-    )
+    ]
     in_calibration: bool | None = None
     if balance_known:
         in_calibration = balance_valid_until is not None and run.ended_at <= balance_valid_until
