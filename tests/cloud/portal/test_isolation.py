@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from .helpers import World, api_token, client_for
+from .helpers import World, api_token, client_for, record_calibration
 
 pytestmark = pytest.mark.postgres
 
@@ -31,9 +31,9 @@ def _tenant_a_objects(world: World) -> dict[str, str]:
         "week_start": "2026-03-02",
         "user_id": world.a.user.id,
     }
-    extra = world.services.extras.get("isolation_objects")
-    if extra:
-        objects.update(extra(world, device.json()["id"]))
+    calibration = record_calibration(world, device.json()["id"], "A-1")
+    objects["calibration_id"] = calibration["id"]
+    objects["code"] = calibration["verify_url"].rsplit("/", 1)[1]
     return objects
 
 
@@ -42,6 +42,7 @@ def _check_isolation(world: World) -> int:
     client = client_for(world)
     b = api_token(world, world.b.admin)
     checked = 0
+    public: set[str] = set()
     paths = client.get("/openapi.json").json()["paths"]
     for template, operations in paths.items():
         params = re.findall(r"{(\w+)}", template)
@@ -50,13 +51,18 @@ def _check_isolation(world: World) -> int:
         path = template
         for p in params:
             path = path.replace("{" + p + "}", objects.get(p, "x"))
-        for method in operations:
+        for method, operation in operations.items():
+            if "public" in operation.get("tags", []):
+                public.add(f"{method.upper()} {template}")
+                continue
             r = client.request(
                 method, path, headers=b, json={"site_id": world.b.site.id, "cycles": 1}
             )
             assert r.status_code in (403, 404, 422), f"{method} {path}: {r.status_code} {r.text}"
             assert objects["device_id"] not in r.text or r.status_code == 422
             checked += 1
+    # public routes are reached by an unguessable code only, and are exactly these
+    assert public == {"GET /api/v1/verify/{code}"}
     # the list endpoints answer B with B's data only
     for path in ("/api/v1/devices", "/api/v1/sites", "/api/v1/users"):
         r = client.get(path, headers=b)

@@ -195,5 +195,6 @@ def export_my_data(p: CurrentPrincipal, s: ServicesDep) -> dict[str, Any]:
 @router.delete("/me", status_code=204)
 def delete_me(p: CurrentPrincipal, response: Response, s: ServicesDep) -> None:
     """GDPR erasure: the user is anonymised; certificates stay, naming no person."""
+    s.certificates.pseudonymise_operator(p.user.name, p.user.id)
     s.accounts.delete_user(p.user)
     response.delete_cookie(SESSION_COOKIE)

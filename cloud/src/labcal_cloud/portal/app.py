@@ -17,7 +17,9 @@ from fastapi.staticfiles import StaticFiles
 from labcal_cloud.accounts.errors import PortalError, RateLimitedError
 from labcal_cloud.accounts.passwords import PasswordHashing
 from labcal_cloud.accounts.store import Accounts
-from labcal_cloud.portal import api_accounts, api_devices
+from labcal_cloud.certificates.signing import CertificateSigner
+from labcal_cloud.certificates.store import Certificates
+from labcal_cloud.portal import api_accounts, api_certificates, api_devices, pages, pages_devices
 from labcal_cloud.portal.auth import LoginRequiredError
 from labcal_cloud.portal.database import Database, connect
 from labcal_cloud.portal.migrations import apply_migrations
@@ -38,13 +40,20 @@ def build_services(
     apply_migrations(db)
     rt = runtime or system_runtime()
     hashing = PasswordHashing(fast=settings.fast_password_hashing)
+    accounts, registry = Accounts(db, rt, hashing), Registry(db, rt)
+    signer = None
+    if settings.signing_key and settings.signing_cert:
+        signer = CertificateSigner(settings.signing_key, settings.signing_cert)
+    certificates = Certificates(
+        db, rt, accounts, registry, signer, settings.provider_name, settings.base_url
+    )
     return Services(
         settings=settings,
         db=db,
         runtime=rt,
-        accounts=Accounts(db, rt, hashing),
-        registry=Registry(db, rt),
-        extras={},
+        accounts=accounts,
+        registry=registry,
+        certificates=certificates,
     )
 
 
@@ -63,11 +72,9 @@ def create_app(
         "(unsafe methods then need the `X-CSRF-Token` header).",
     )
     app.state.services = services
-    for router in (api_accounts.router, api_devices.router, *extra_routers):
+    routers = (api_accounts.router, api_devices.router, api_certificates.router, *extra_routers)
+    for router in (*routers, pages.router, pages_devices.router):
         app.include_router(router)
-    from labcal_cloud.portal import pages
-
-    app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(PortalError)

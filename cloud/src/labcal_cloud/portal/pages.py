@@ -196,25 +196,3 @@ def claim(
 ) -> RedirectResponse:
     device = s.registry.claim(p.tenant_id, code, site_id)
     return RedirectResponse(f"/devices/{device.id}", status_code=303)
-
-
-@router.get("/devices/{device_id}", response_class=HTMLResponse)
-def device_page(device_id: str, request: Request, p: CurrentPrincipal, s: ServicesDep) -> Response:
-    from labcal_cloud.registry.model import estimate_due
-
-    device = s.registry.device(p.tenant_id, device_id)
-    due = estimate_due(device, s.runtime.now().date())
-    history_of = s.extras.get("history")
-    history = history_of(p.tenant_id, device.id) if history_of else []
-    charts_of = s.extras.get("charts")
-    charts = charts_of(p.tenant_id, device, history) if charts_of else []
-    return render(
-        request,
-        "device.html",
-        principal=p,
-        device=device,
-        due=due,
-        label=LABELS[due.state],
-        history=history,
-        charts=charts,
-    )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from labcal_cloud.accounts.store import Accounts
+from labcal_cloud.certificates.store import Certificates
 from labcal_cloud.portal.database import Database
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.portal.settings import PortalSettings
@@ -21,4 +21,4 @@ class Services:
     runtime: Runtime
     accounts: Accounts
     registry: Registry
-    extras: dict[str, Any]
+    certificates: Certificates

@@ -190,6 +190,8 @@ class Registry:
         device = self.device(tenant_id, device_id)
         if cycles < 0:
             raise InvalidInputError("cycles must not be negative")
+        # usage counts since the last calibration (weeks starting on or after its day)
+        since = device.last_calibrated_at.date().isoformat() if device.last_calibrated_at else ""
         with self._db.transaction():
             self._db.execute(
                 "DELETE FROM portal_usage_weeks WHERE device_id = ? AND week_start = ?",
@@ -201,8 +203,8 @@ class Registry:
             )
             self._db.execute(
                 "UPDATE portal_devices SET usage_cycles = (SELECT COALESCE(SUM(cycles), 0)"
-                " FROM portal_usage_weeks WHERE device_id = ?) WHERE id = ?",
-                (device.id, device.id),
+                " FROM portal_usage_weeks WHERE device_id = ? AND week_start >= ?) WHERE id = ?",
+                (device.id, since, device.id),
             )
 
     def usage_weeks(self, tenant_id: str, device_id: str) -> list[tuple[date, int]]:

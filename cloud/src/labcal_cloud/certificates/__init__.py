@@ -1,0 +1,1 @@
+"""Calibration certificates: the protocol document, PDF rendering, PAdES signing, verification."""

@@ -1,0 +1,270 @@
+"""Certificates service over SQL: record a calibration, sign its certificate, look it up, export."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import uuid
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from labcal_cloud.accounts.errors import ConflictError, InvalidInputError, NotFoundError
+from labcal_cloud.accounts.store import Accounts
+from labcal_cloud.certificates.document import build_document
+from labcal_cloud.certificates.pdf import render_certificate
+from labcal_cloud.certificates.signing import CertificateSigner
+from labcal_cloud.engine.errors import RecordRejectedError
+from labcal_cloud.engine.records import record_from_run
+from labcal_cloud.portal.database import Database, Row
+from labcal_cloud.portal.runtime import Runtime
+from labcal_cloud.registry.store import Registry
+from labcal_shared.contracts import GravimetricRun
+
+__all__ = ["Calibration", "Certificates", "VolumePoint"]
+
+_COLS = (
+    "id, tenant_id, device_id, performed_at, next_due, passed, operator, record_json, verify_code"
+)
+
+
+@dataclass(frozen=True)
+class VolumePoint:
+    volume_ul: float
+    systematic_error_pct: float
+    cv_pct: float
+    mpe_systematic_pct: float
+    mpe_cv_pct: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    id: str
+    tenant_id: str
+    device_id: str
+    performed_at: datetime
+    next_due: date
+    passed: bool
+    operator: str
+    verify_code: str
+    number: str
+    device: str
+    serial: str
+    volumes: tuple[VolumePoint, ...]
+
+
+def _calibration(r: Row) -> Calibration:
+    doc = json.loads(r[7])
+    points = tuple(VolumePoint(**v) for v in doc["volumes"])
+    return Calibration(
+        r[0],
+        r[1],
+        r[2],
+        datetime.fromisoformat(r[3]),
+        date.fromisoformat(r[4]),
+        bool(r[5]),
+        r[6],
+        r[8],
+        doc["number"],
+        doc["device"],
+        doc["serial"],
+        points,
+    )
+
+
+class Certificates:
+    def __init__(
+        self,
+        db: Database,
+        runtime: Runtime,
+        accounts: Accounts,
+        registry: Registry,
+        signer: CertificateSigner | None,
+        provider: str,
+        base_url: str,
+    ) -> None:
+        self._db, self._rt, self._accounts, self._registry = db, runtime, accounts, registry
+        self._signer, self._provider, self._base_url = signer, provider, base_url
+
+    @property
+    def signer(self) -> CertificateSigner:
+        if self._signer is None:
+            raise ConflictError(
+                "no signing key configured (LABCAL_SIGNING_KEY/LABCAL_SIGNING_CERT)"
+            )
+        return self._signer
+
+    def record(
+        self,
+        device_id: str,
+        run: GravimetricRun,
+        *,
+        balance_traceability: str,
+        balance_valid_until: datetime | None,
+        interval_days: int = 365,
+    ) -> Calibration:
+        """Evaluate the run, render and sign the certificate, store both, mark the device."""
+        row = self._db.one(
+            "SELECT tenant_id, site_id FROM portal_devices WHERE id = ?", (device_id,)
+        )
+        if row is None or row[0] is None:
+            raise NotFoundError("device not found or not registered to a customer")
+        tenant_id, site_id = row
+        device = self._registry.device(tenant_id, device_id)
+        if (run.pipette.serial, run.pipette.model) != (device.serial, device.model):
+            raise InvalidInputError(
+                f"the run is for {run.pipette.model} {run.pipette.serial}, "
+                f"not for {device.model} {device.serial}"
+            )
+        if not 1 <= interval_days <= 3650:
+            raise InvalidInputError("interval_days must be between 1 and 3650")
+        record_id = uuid.UUID(self._rt.new_id())
+        now = self._rt.now()
+        try:
+            record = record_from_run(
+                run, record_id=record_id, recorded_at=now, balance_valid_until=balance_valid_until
+            )
+        except RecordRejectedError as exc:
+            raise InvalidInputError(str(exc)) from exc
+        code = self._rt.new_secret()[:20]
+        next_due = record.ended_at.date() + timedelta(days=interval_days)
+        number = f"LC-{record.ended_at:%Y%m%d}-{record_id.hex[:8].upper()}"
+        doc = build_document(
+            run,
+            record,
+            number=number,
+            provider=self._provider,
+            customer=self._accounts.tenant(tenant_id).name,
+            site=self._accounts.site(tenant_id, site_id).name,
+            balance_traceability=balance_traceability,
+            next_due=next_due,
+            verify_url=f"{self._base_url}/verify/{code}",
+        )
+        signed = self.signer.sign(render_certificate(doc))
+        summary = {
+            "number": number,
+            "device": doc.device,
+            "serial": doc.serial,
+            "volumes": [
+                {
+                    "volume_ul": v.volume_ul,
+                    "systematic_error_pct": v.systematic_error_pct,
+                    "cv_pct": v.cv_pct,
+                    "mpe_systematic_pct": 100 * v.mpe_systematic_ul / v.volume_ul,
+                    "mpe_cv_pct": 100 * v.mpe_random_ul / v.volume_ul,
+                }
+                for v in doc.volumes
+            ],
+        }
+        with self._db.transaction():
+            self._db.execute(
+                "INSERT INTO portal_calibrations (id, tenant_id, device_id, performed_at, next_due,"
+                " passed, operator, record_json, verify_code, pdf_sha256, pdf_b64)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record_id.hex,
+                    tenant_id,
+                    device_id,
+                    record.ended_at.isoformat(),
+                    next_due.isoformat(),
+                    int(record.passed),
+                    record.operator,
+                    json.dumps(summary),
+                    code,
+                    hashlib.sha256(signed).hexdigest(),
+                    base64.b64encode(signed).decode(),
+                ),
+            )
+            self._registry.mark_calibrated(device_id, record.ended_at, interval_days)
+        return self.get(tenant_id, record_id.hex)
+
+    def get(self, tenant_id: str, calibration_id: str) -> Calibration:
+        row = self._db.one(
+            f"SELECT {_COLS} FROM portal_calibrations WHERE id = ? AND tenant_id = ?",
+            (calibration_id, tenant_id),
+        )
+        if row is None:
+            raise NotFoundError("calibration not found")
+        return _calibration(row)
+
+    def history(self, tenant_id: str, device_id: str) -> list[Calibration]:
+        rows = self._db.query(
+            f"SELECT {_COLS} FROM portal_calibrations WHERE tenant_id = ? AND device_id = ?"
+            " ORDER BY performed_at",
+            (tenant_id, device_id),
+        )
+        return [_calibration(r) for r in rows]
+
+    def pdf(self, tenant_id: str, calibration_id: str) -> tuple[Calibration, bytes]:
+        row = self._db.one(
+            f"SELECT {_COLS}, pdf_b64 FROM portal_calibrations WHERE id = ? AND tenant_id = ?",
+            (calibration_id, tenant_id),
+        )
+        if row is None:
+            raise NotFoundError("certificate not found")
+        return _calibration(row), base64.b64decode(row[9])
+
+    def by_code(self, code: str) -> tuple[Calibration, str]:
+        """The public view of a certificate by its verification code, with the stored hash."""
+        row = self._db.one(
+            f"SELECT {_COLS}, pdf_sha256 FROM portal_calibrations WHERE verify_code = ?", (code,)
+        )
+        if row is None:
+            raise NotFoundError("no certificate with this verification code")
+        return _calibration(row), row[9]
+
+    def audit_export(self, tenant_id: str, start: date, end: date) -> bytes:
+        """A ZIP of the signed certificates performed in ``[start, end]`` plus an index CSV."""
+        if end < start:
+            raise InvalidInputError("the end date is before the start date")
+        rows = self._db.query(
+            f"SELECT {_COLS}, pdf_b64, pdf_sha256 FROM portal_calibrations WHERE tenant_id = ?"
+            " AND performed_at >= ? AND performed_at < ? ORDER BY performed_at",
+            (tenant_id, start.isoformat(), (end + timedelta(days=1)).isoformat()),
+        )
+        index = io.StringIO()
+        writer = csv.writer(index)
+        writer.writerow(
+            [
+                "certificate",
+                "device",
+                "serial",
+                "performed_at",
+                "result",
+                "next_due",
+                "operator",
+                "sha256",
+                "file",
+            ]
+        )
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            for r in rows:
+                c = _calibration(r)
+                name = f"{c.number}.pdf"
+                zf.writestr(name, base64.b64decode(r[9]))
+                writer.writerow(
+                    [
+                        c.number,
+                        c.device,
+                        c.serial,
+                        c.performed_at.isoformat(),
+                        "pass" if c.passed else "fail",
+                        c.next_due.isoformat(),
+                        c.operator,
+                        r[10],
+                        name,
+                    ]
+                )
+            zf.writestr("certificates.csv", index.getvalue())
+        return out.getvalue()
+
+    def pseudonymise_operator(self, name: str, user_id: str) -> None:
+        """GDPR: records stay (legal duty); the person's name in them is replaced."""
+        alias = "operator-" + hashlib.sha256(user_id.encode()).hexdigest()[:10]
+        self._db.execute(
+            "UPDATE portal_calibrations SET operator = ? WHERE operator = ?", (alias, name)
+        )

@@ -1,0 +1,1 @@
+"""Reports, charts, KPIs and service planning (pure computations plus their SQL queries)."""
