@@ -88,14 +88,16 @@ def detect_features(conn: psycopg.Connection[Any]) -> Features:
 class PostgresStore:
     """A :class:`~labcal_cloud.storage.ports.Store` on PostgreSQL (TimescaleDB when present)."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 4) -> None:
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = 4, pool_timeout_s: float = 3.0
+    ) -> None:
         self.url = url
         self._pool = ConnectionPool(
             url,
             min_size=min_size,
             max_size=max_size,
             open=False,
-            timeout=10.0,
+            timeout=pool_timeout_s,
             reconnect_timeout=0,
             kwargs={"connect_timeout": 5},
         )
