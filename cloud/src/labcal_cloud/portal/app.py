@@ -22,7 +22,7 @@ from labcal_cloud.certificates.store import Certificates
 from labcal_cloud.portal import api_accounts, api_certificates, api_devices, pages, pages_devices
 from labcal_cloud.portal.auth import LoginRequiredError
 from labcal_cloud.portal.database import Database, connect
-from labcal_cloud.portal.migrations import apply_migrations
+from labcal_cloud.portal.schema import apply_migrations
 from labcal_cloud.portal.runtime import Runtime, system_runtime
 from labcal_cloud.portal.services import Services
 from labcal_cloud.portal.settings import PortalSettings
@@ -36,8 +36,8 @@ STATIC = Path(__file__).parent / "static"
 def build_services(
     settings: PortalSettings, runtime: Runtime | None = None, db: Database | None = None
 ) -> Services:
+    apply_migrations(settings.database_url)
     db = db or connect(settings.database_url)
-    apply_migrations(db)
     rt = runtime or system_runtime()
     hashing = PasswordHashing(fast=settings.fast_password_hashing)
     accounts, registry = Accounts(db, rt, hashing), Registry(db, rt)
