@@ -22,8 +22,8 @@ from labcal_cloud.certificates.store import Certificates
 from labcal_cloud.portal import api_accounts, api_certificates, api_devices, pages, pages_devices
 from labcal_cloud.portal.auth import LoginRequiredError
 from labcal_cloud.portal.database import Database, connect
-from labcal_cloud.portal.schema import apply_migrations
 from labcal_cloud.portal.runtime import Runtime, system_runtime
+from labcal_cloud.portal.schema import apply_migrations
 from labcal_cloud.portal.services import Services
 from labcal_cloud.portal.settings import PortalSettings
 from labcal_cloud.registry.store import Registry
