@@ -19,6 +19,8 @@ from labcal_cloud.stations.provisioning import (
 )
 from labcal_cloud.storage.factory import open_store
 from labcal_cloud.storage.ports import StationExistsError, StationRecord
+from labcal_shared.contracts import validate_identifier
+from labcal_shared.errors import TopicError
 
 __all__ = ["register"]
 
@@ -54,6 +56,12 @@ def register(subparsers: Any) -> None:
 
 
 def station_add(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        validate_identifier(args.tenant, "tenant")
+        validate_identifier(args.station, "station")
+    except TopicError as exc:
+        print(f"station add: {exc}")
+        return 2
     password = args.password or secrets.token_urlsafe(24)
     hashed = mosquitto_hash(password, os.urandom(SALT_BYTES))
     store = open_store(settings.database_url)
