@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from labcal_cloud.engine.backtest import Policy, prior_from_fleet, run_backtest
-from labcal_cloud.engine.backtest_fleet import FleetParams, synthetic_fleet
+from labcal_cloud.engine.backtest_fleet import FleetParams, PowerWear, synthetic_fleet
 
 PARAMS = FleetParams(devices=60, warmup_days=365, horizon_days=730)
 FORECAST = Policy(
@@ -27,8 +27,10 @@ def fleets():  # type: ignore[no-untyped-def]
 
 def test_synthetic_fleet_has_the_asked_wear(fleets) -> None:  # type: ignore[no-untyped-def]
     _, truth = fleets
+    wear = truth.wear
+    assert isinstance(wear, PowerWear)
     # cycles at which the true curve reaches 1.0: (1 − a) = b·(c/1000)^p
-    c = 1000 * ((1 - truth.intercept) / truth.slope) ** (1 / truth.exponent)
+    c = 1000 * ((1 - wear.intercept) / wear.slope) ** (1 / wear.exponent)
     assert np.median(c) == pytest.approx(PARAMS.cycles_to_failure_median, rel=0.15)
 
 

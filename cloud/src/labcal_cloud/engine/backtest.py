@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -174,7 +175,7 @@ def simulate_device(truth: FleetTruth, i: int, policy: Policy, prior: WearPrior)
         if not confirmed:
             next_qc = min(next_qc, max(alert, evidence))
         day_f = min(next_cal, next_qc, alert if confirmed else INF)
-        if k + 1 >= truth.intercept.shape[1]:
+        if k + 1 >= truth.wear.wear_cycles:
             raise ValueError(f"device {i}: the fleet has too few wear cycles for this policy")
         if day_f > end:
             run.outcomes.append(WearOutcome(i, start, failure, guard, None, "end"))
@@ -223,11 +224,13 @@ def _next_quick_check(cum: F64, last_qc: int, policy: Policy) -> float:
     return min(by_days, float(last_qc + 1 + hits[0])) if hits.size else by_days
 
 
-def prior_from_fleet(truth: FleetTruth, observations_per_device: int = 8) -> WearPrior:
+def prior_from_fleet(
+    truth: FleetTruth, observations_per_device: int = 8, devices: Sequence[int] | None = None
+) -> WearPrior:
     """The model's fleet prior: a straight line fitted to each device's first wear cycle
-    (observed without noise up to its failure), pooled."""
+    (observed without noise up to its failure), pooled over ``devices`` (default all)."""
     fits = []
-    for i in range(truth.devices):
+    for i in range(truth.devices) if devices is None else devices:
         cum = truth.cumulative_cycles[i]
         start = int(truth.first_service_day[i])
         span = cum[-1] - cum[start]
@@ -239,8 +242,12 @@ def prior_from_fleet(truth: FleetTruth, observations_per_device: int = 8) -> Wea
     return fleet_prior(fits)
 
 
-def run_backtest(truth: FleetTruth, policy: Policy, prior: WearPrior) -> Score:
-    runs = [simulate_device(truth, i, policy, prior) for i in range(truth.devices)]
+def run_backtest(
+    truth: FleetTruth, policy: Policy, prior: WearPrior | Sequence[WearPrior]
+) -> Score:
+    """Score ``policy``; ``prior`` is one for the fleet or one per device (its model's)."""
+    priors = [prior] * truth.devices if isinstance(prior, WearPrior) else list(prior)
+    runs = [simulate_device(truth, i, policy, priors[i]) for i in range(truth.devices)]
     lo, hi = truth.warmup_days, truth.warmup_days + truth.horizon_days
     device_years = truth.devices * truth.horizon_days / 365.0
     outcomes = [o for r in runs for o in r.outcomes]
