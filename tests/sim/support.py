@@ -25,6 +25,15 @@ def open_port(address: str, timeout: float = REPLY_TIMEOUT_S) -> serial.Serial:
     return serial.serial_for_url(address, baudrate=9600, parity="N", timeout=timeout)
 
 
+def close_port(port: serial.Serial) -> None:
+    """Close a port; works around pyserial 3.5 leaking a ``socket://`` socket whose peer hung up
+    (its ``close`` calls ``shutdown``, which raises ENOTCONN, and then skips ``close``)."""
+    sock = getattr(port, "_socket", None)
+    if sock is not None:
+        sock.close()
+    port.close()
+
+
 @contextmanager
 def serving(
     device: Device,
@@ -43,7 +52,7 @@ def serving(
     try:
         yield server, port
     finally:
-        port.close()
+        close_port(port)
         server.stop()
 
 

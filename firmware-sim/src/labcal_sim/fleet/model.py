@@ -270,8 +270,8 @@ def simulate_fleet(spec: FleetSpec, seed: int) -> FleetResult:
                         int(cycles[k]),
                         int(total[k]),
                         int(since[k]),
-                        round(float(sys_pct[k]), 4),
-                        round(float(rand_pct[k]), 4),
+                        round(float(sys_pct[k]), 6),
+                        round(float(rand_pct[k]), 6),
                     )
                 )
     for j, (left, reason, why, cycles_at) in sorted(open_episode.items()):

@@ -237,7 +237,8 @@ def format_reply(reply: Reply) -> bytes:
     else:
         if reply.code not in ERROR_CODES:
             raise ProtocolError(f"unknown pipette error code {reply.code!r}")
-        parts = [reply.command, "ERR", reply.code, _quote(reply.message)]
+        head = ["ERR"] if reply.command == "ERR" else [reply.command, "ERR"]
+        parts = [*head, reply.code, _quote(reply.message)]
     return " ".join(parts).encode("ascii") + EOL
 
 
