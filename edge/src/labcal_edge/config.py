@@ -133,6 +133,7 @@ class SerialDeviceConfig(_Section):
 class BalanceConfig(SerialDeviceConfig):
     dialect: Literal["auto", "mt-sics", "sbi", "and"] = "auto"
     readability_mg: Positive | None = None  # default: from the reply's decimal places
+    poll_s: Positive | None = None  # `run`: publish a reading every poll_s seconds (None: never)
 
 
 class PipetteConfig(SerialDeviceConfig):

@@ -1,0 +1,104 @@
+"""Scripted gravimetric runs against the simulated station (real ptys, the real CLI entry)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labcal_edge.cli import main
+from labcal_edge.outbox import Outbox
+from labcal_shared.contracts import GravimetricRun, Reading, RunMode, decode
+from labcal_shared.iso8655 import evaluate_contract_run
+
+from .agent_config import agent_toml
+from .sim import server, sim_station
+
+SYSTEMATIC_PCT = 1.5
+STATION = f"""
+[balance]
+protocol = "mt-sics"
+readability = "0.01mg"
+serial = "B-GRAV"
+settle_s = 0.05
+[[pipettes]]
+serial = "P-GRAV"
+nominal_ul = 1000
+min_ul = 100
+systematic_pct = {SYSTEMATIC_PCT}
+cv_pct = 0.2
+[sensor]
+serial = "ENV-1"
+"""
+
+
+def stored(tmp_path: Path) -> list:  # type: ignore[type-arg]
+    box = Outbox(tmp_path / "data" / "outbox.sqlite3")
+    try:
+        return [decode(m.payload, topic=m.topic) for m in box.peek(-1, 10**6)]
+    finally:
+        box.close()
+
+
+def run_cli(tmp_path: Path, tenant: str, mqtt_url: str, script: str, *extra: str):  # type: ignore[no-untyped-def]
+    with sim_station(STATION, tmp_path / "dev") as station:
+        config = agent_toml(
+            tmp_path,
+            tenant,
+            # an unreachable broker: the run must complete and stay queued in the outbox
+            "mqtt://127.0.0.1:9",
+            balance=server(station, "balance").address,
+            pipettes=(server(station, "pipette").address,),
+            sensor=server(station, "sensor").address,
+        )
+        path = tmp_path / "script.toml"
+        path.write_text(script)
+        code = main(["gravimetric", "--config", str(config), "--script", str(path), *extra])
+        assert station.bench is not None
+        truth = list(station.bench.truth)
+    return code, truth
+
+
+@pytest.mark.slow
+def test_scripted_calibration_finds_the_pipettes_known_error(
+    tmp_path: Path, tenant_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = 'operator = "A. Tester"\ndeliver = "pipette"\nvolumes_ul = [1000, 500]\n'
+    code, truth = run_cli(tmp_path, tenant_id, "", script)
+    out = capsys.readouterr().out
+    messages = stored(tmp_path)
+    runs = [m.payload for m in messages if isinstance(m.payload, GravimetricRun)]
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.mode is RunMode.CALIBRATION
+    assert run.pipette.serial == "P-GRAV"
+    assert run.operator == "A. Tester"
+    assert [len(tv.masses_mg) for tv in run.test_volumes] == [10, 10]
+    readings = [m for m in messages if isinstance(m.payload, Reading)]
+    assert all(m.payload.run_id == run.run_id for m in readings)
+    assert len(readings) == 2 * (4 + 11)  # evaporation weighings, start, 10 replicates
+    result = evaluate_contract_run(run)
+    for vr in result.volumes:
+        delivered = [t.delivered_ul for t in truth if t.set_ul == vr.volume_ul]
+        assert len(delivered) == 10
+        true_pct = (sum(delivered) / len(delivered) / vr.volume_ul - 1) * 100
+        assert true_pct == pytest.approx(SYSTEMATIC_PCT, abs=0.3)  # the pipette's known error
+        # measured through balance, Z factor and evaporation: within the balance's noise
+        assert vr.systematic_error_pct == pytest.approx(true_pct, abs=0.01)
+    assert "Overall:" in out
+    assert "replicate 10/10" in out
+    assert code == (0 if result.passed else 1)
+
+
+@pytest.mark.slow
+def test_quick_check_is_marked_and_uses_four_replicates(
+    tmp_path: Path, tenant_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run_cli(tmp_path, tenant_id, "", 'operator = "Q"\ndeliver = "pipette"\n', "--quick")
+    runs = [m.payload for m in stored(tmp_path) if isinstance(m.payload, GravimetricRun)]
+    assert len(runs) == 1
+    assert runs[0].mode is RunMode.QUICK_CHECK
+    assert [tv.volume_ul for tv in runs[0].test_volumes] == [1000, 100]
+    assert [len(tv.masses_mg) for tv in runs[0].test_volumes] == [4, 4]
+    assert "Quick check" in capsys.readouterr().out
+    assert code in (0, 1)
