@@ -14,6 +14,7 @@ from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
 from labcal_cloud.accounts.model import Role, Site, Tenant, User
+from labcal_cloud.booking.ports import Mailer, ReminderControl
 from labcal_cloud.portal.app import build_services, create_app
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.portal.services import Services
@@ -52,7 +53,13 @@ class World:
     b: Lab
 
 
-def build_world(database_url: str, **settings: object) -> World:
+def build_world(
+    database_url: str,
+    *,
+    reminders: ReminderControl | None = None,
+    mailer: Mailer | None = None,
+    **settings: object,
+) -> World:
     clock = Clock()
     runtime = Runtime(now=clock, new_id=lambda: uuid.uuid4().hex)
     config = PortalSettings(
@@ -61,7 +68,7 @@ def build_world(database_url: str, **settings: object) -> World:
         base_url="http://portal.test",
         **settings,
     )  # type: ignore[arg-type]
-    services = build_services(config, runtime)
+    services = build_services(config, runtime, reminders=reminders, mailer=mailer)
     acc = services.accounts
     provider = acc.create_tenant("LabCal Service", "provider")
     tag = uuid.uuid4().hex[:8]

@@ -107,12 +107,7 @@ class Certificates:
         interval_days: int = 365,
     ) -> Calibration:
         """Evaluate the run, render and sign the certificate, store both, mark the device."""
-        row = self._db.one(
-            "SELECT tenant_id, site_id FROM portal_devices WHERE id = ?", (device_id,)
-        )
-        if row is None or row[0] is None:
-            raise NotFoundError("device not found or not registered to a customer")
-        tenant_id, site_id = row
+        tenant_id, site_id = self._registry.tenant_of(device_id)
         device = self._registry.device(tenant_id, device_id)
         if (run.pipette.serial, run.pipette.model) != (device.serial, device.model):
             raise InvalidInputError(

@@ -17,9 +17,20 @@ from fastapi.staticfiles import StaticFiles
 from labcal_cloud.accounts.errors import PortalError, RateLimitedError
 from labcal_cloud.accounts.passwords import PasswordHashing
 from labcal_cloud.accounts.store import Accounts
+from labcal_cloud.booking.ports import Mailer, NoReminders, ReminderControl
+from labcal_cloud.booking.smtp import LogMailer, SmtpMailer
+from labcal_cloud.booking.store import Bookings
 from labcal_cloud.certificates.signing import CertificateSigner
 from labcal_cloud.certificates.store import Certificates
-from labcal_cloud.portal import api_accounts, api_certificates, api_devices, pages, pages_devices
+from labcal_cloud.portal import (
+    api_accounts,
+    api_booking,
+    api_certificates,
+    api_devices,
+    pages,
+    pages_booking,
+    pages_devices,
+)
 from labcal_cloud.portal.auth import LoginRequiredError
 from labcal_cloud.portal.database import Database, connect
 from labcal_cloud.portal.runtime import Runtime, system_runtime
@@ -34,7 +45,12 @@ STATIC = Path(__file__).parent / "static"
 
 
 def build_services(
-    settings: PortalSettings, runtime: Runtime | None = None, db: Database | None = None
+    settings: PortalSettings,
+    runtime: Runtime | None = None,
+    db: Database | None = None,
+    *,
+    reminders: ReminderControl | None = None,
+    mailer: Mailer | None = None,
 ) -> Services:
     apply_migrations(settings.database_url)
     db = db or connect(settings.database_url)
@@ -47,6 +63,16 @@ def build_services(
     certificates = Certificates(
         db, rt, accounts, registry, signer, settings.provider_name, settings.base_url
     )
+    if mailer is None:
+        mailer = (
+            SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+            if settings.smtp_host
+            else LogMailer()
+        )
+    bookings = Bookings(
+        db, rt, accounts, registry, reminders or NoReminders(), mailer, settings.base_url
+    )
+    secret = (settings.link_secret or rt.new_secret()).encode()
     return Services(
         settings=settings,
         db=db,
@@ -54,6 +80,8 @@ def build_services(
         accounts=accounts,
         registry=registry,
         certificates=certificates,
+        bookings=bookings,
+        link_secret=secret,
     )
 
 
@@ -72,8 +100,14 @@ def create_app(
         "(unsafe methods then need the `X-CSRF-Token` header).",
     )
     app.state.services = services
-    routers = (api_accounts.router, api_devices.router, api_certificates.router, *extra_routers)
-    for router in (*routers, pages.router, pages_devices.router):
+    routers = (
+        api_accounts.router,
+        api_devices.router,
+        api_certificates.router,
+        api_booking.router,
+        *extra_routers,
+    )
+    for router in (*routers, pages.router, pages_devices.router, pages_booking.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

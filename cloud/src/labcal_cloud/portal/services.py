@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from labcal_cloud.accounts.store import Accounts
+from labcal_cloud.booking.store import Bookings
 from labcal_cloud.certificates.store import Certificates
 from labcal_cloud.portal.database import Database
 from labcal_cloud.portal.runtime import Runtime
@@ -22,3 +23,5 @@ class Services:
     accounts: Accounts
     registry: Registry
     certificates: Certificates
+    bookings: Bookings
+    link_secret: bytes

@@ -8,6 +8,8 @@ from pathlib import Path
 
 __all__ = ["PortalSettings"]
 
+PLACEHOLDERS = {"changeme", "secret", "change-me", "changethis"}
+
 
 @dataclass(frozen=True)
 class PortalSettings:
@@ -18,6 +20,16 @@ class PortalSettings:
     cookie_secure: bool = False
     fast_password_hashing: bool = False  # tests and benchmarks only
     provider_name: str = "LabCal Service"
+    link_secret: str = ""  # HMAC key of reminder booking links (>= 32 characters)
+    smtp_host: str = ""
+    smtp_port: int = 25
+    mail_from: str = "LabCal <noreply@labcal.invalid>"
+
+    def __post_init__(self) -> None:
+        if self.link_secret and (
+            len(self.link_secret) < 32 or self.link_secret.lower() in PLACEHOLDERS
+        ):
+            raise ValueError("link_secret must be a random string of at least 32 characters")
 
     @classmethod
     def from_env(cls) -> PortalSettings:
@@ -33,4 +45,7 @@ class PortalSettings:
             signing_key=Path(key) if key else None,
             signing_cert=Path(cert) if cert else None,
             cookie_secure=os.environ.get("LABCAL_COOKIE_SECURE", "1") != "0",
+            link_secret=os.environ.get("LABCAL_LINK_SECRET", ""),
+            smtp_host=os.environ.get("LABCAL_SMTP_HOST", ""),
+            smtp_port=int(os.environ.get("LABCAL_SMTP_PORT", "25")),
         )

@@ -163,6 +163,15 @@ class Registry:
             raise NotFoundError("device not found")
         return _device(row)
 
+    def tenant_of(self, device_id: str) -> tuple[str, str]:
+        """``(tenant_id, site_id)`` of a registered device (provider-side lookups)."""
+        row = self._db.one(
+            "SELECT tenant_id, site_id FROM portal_devices WHERE id = ?", (device_id,)
+        )
+        if row is None or row[0] is None or row[1] is None:
+            raise NotFoundError("device not found or not registered to a customer")
+        return row[0], row[1]
+
     def overview(
         self,
         tenant_id: str,

@@ -1,0 +1,1 @@
+"""Booking: suggested slots from provider capacity, bundles per site, reminder-link booking."""

@@ -1,0 +1,139 @@
+"""Server-rendered booking: from a reminder link or per site, confirmation, reschedule, cancel."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from labcal_cloud.accounts.errors import ConflictError, InvalidInputError, NotFoundError
+from labcal_cloud.accounts.model import Principal
+from labcal_cloud.booking.links import LinkError, verify_booking_link
+from labcal_cloud.booking.planning import bundle_for_site
+from labcal_cloud.portal.auth import CurrentPrincipal, ServicesDep
+from labcal_cloud.portal.services import Services
+from labcal_cloud.portal.templating import render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+WEEKS = 8
+
+
+def _form(
+    request: Request,
+    p: Principal,
+    s: Services,
+    site_id: str,
+    checked: set[str],
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    site = s.accounts.site(p.tenant_id, site_id)
+    today = s.runtime.now().date()
+    lines = bundle_for_site(s.registry.overview(p.tenant_id, today, site.id), site.id, today, WEEKS)
+    extra = [
+        x
+        for x in s.registry.overview(p.tenant_id, today, site.id)
+        if x.device.id in checked and x not in lines
+    ]
+    lines = extra + lines
+    return render(
+        request,
+        "book.html",
+        status,
+        principal=p,
+        site=site,
+        lines=lines,
+        checked=checked or {x.device.id for x in lines},
+        slots=s.bookings.slots(),
+        weeks=WEEKS,
+        error=error,
+    )
+
+
+@router.get("/book", response_class=HTMLResponse)
+def book_from_link(token: str, request: Request, p: CurrentPrincipal, s: ServicesDep) -> Response:
+    try:
+        link = verify_booking_link(s.link_secret, token, s.runtime.now().date())
+    except LinkError as exc:
+        raise NotFoundError(str(exc)) from exc
+    if link.tenant_id != p.tenant_id:
+        raise NotFoundError("this booking link is for another organisation")
+    device = s.registry.device(p.tenant_id, link.device_id)
+    assert device.site_id is not None
+    site_lines = bundle_for_site(
+        s.registry.overview(p.tenant_id, s.runtime.now().date(), device.site_id),
+        device.site_id,
+        s.runtime.now().date(),
+        WEEKS,
+    )
+    return _form(request, p, s, device.site_id, {device.id} | {x.device.id for x in site_lines})
+
+
+@router.get("/bookings/new", response_class=HTMLResponse)
+def book_site(site_id: str, request: Request, p: CurrentPrincipal, s: ServicesDep) -> Response:
+    return _form(request, p, s, site_id, set())
+
+
+@router.post("/bookings", response_class=HTMLResponse)
+def create_booking(
+    request: Request,
+    p: CurrentPrincipal,
+    s: ServicesDep,
+    site_id: Annotated[str, Form(max_length=64)],
+    day: Annotated[date, Form()],
+    device_ids: Annotated[list[str], Form()],
+    pickup: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        booking = s.bookings.book(p.user, site_id, day, device_ids, pickup)
+    except (ConflictError, InvalidInputError) as exc:
+        return _form(request, p, s, site_id, set(device_ids), str(exc), exc.status_code)
+    return RedirectResponse(f"/bookings/{booking.id}", status_code=303)
+
+
+@router.get("/bookings", response_class=HTMLResponse)
+def bookings(request: Request, p: CurrentPrincipal, s: ServicesDep) -> Response:
+    sites = s.accounts.sites(p.tenant_id)
+    return render(
+        request,
+        "bookings.html",
+        principal=p,
+        bookings=s.bookings.of_tenant(p.tenant_id),
+        sites=sites,
+        site_names={x.id: x.name for x in sites},
+    )
+
+
+@router.get("/bookings/{booking_id}", response_class=HTMLResponse)
+def booking_page(
+    booking_id: str, request: Request, p: CurrentPrincipal, s: ServicesDep
+) -> Response:
+    booking = s.bookings.get(p.tenant_id, booking_id)
+    devices = [s.registry.device(p.tenant_id, d) for d in booking.device_ids]
+    return render(
+        request,
+        "booking.html",
+        principal=p,
+        booking=booking,
+        devices=devices,
+        site=s.accounts.site(p.tenant_id, booking.site_id),
+        slots=s.bookings.slots(),
+    )
+
+
+@router.post("/bookings/{booking_id}/reschedule", response_class=RedirectResponse)
+def reschedule(
+    booking_id: str, p: CurrentPrincipal, s: ServicesDep, day: Annotated[date, Form()]
+) -> RedirectResponse:
+    s.bookings.reschedule(p.user, booking_id, day)
+    return RedirectResponse(f"/bookings/{booking_id}", status_code=303)
+
+
+@router.post("/bookings/{booking_id}/cancel", response_class=RedirectResponse)
+def cancel(booking_id: str, p: CurrentPrincipal, s: ServicesDep) -> RedirectResponse:
+    s.bookings.cancel(p.user, booking_id)
+    return RedirectResponse(f"/bookings/{booking_id}", status_code=303)
