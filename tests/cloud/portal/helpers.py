@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -62,12 +63,8 @@ def build_world(
 ) -> World:
     clock = Clock()
     runtime = Runtime(now=clock, new_id=lambda: uuid.uuid4().hex)
-    config = PortalSettings(
-        database_url=database_url,
-        fast_password_hashing=True,
-        base_url="http://portal.test",
-        **settings,
-    )  # type: ignore[arg-type]
+    options: dict[str, Any] = {"fast_password_hashing": True, "base_url": "http://portal.test"}
+    config = PortalSettings(database_url=database_url, **{**options, **settings})
     services = build_services(config, runtime, reminders=reminders, mailer=mailer)
     acc = services.accounts
     provider = acc.create_tenant("LabCal Service", "provider")
