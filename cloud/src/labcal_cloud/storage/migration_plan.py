@@ -41,6 +41,7 @@ Backend = Literal["sqlite", "postgres"]
 
 MIGRATION_PACKAGES: list[str] = [
     "labcal_cloud.storage.migrations",
+    "labcal_cloud.engine.migrations",
     "labcal_cloud.portal.migrations",
 ]
 """Packages holding ``sqlite/`` and ``postgres/`` migration folders, in any order."""

@@ -1,0 +1,1 @@
+"""Engine, scheduler and notify tables (versions 0100-0199)."""

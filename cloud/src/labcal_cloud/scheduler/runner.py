@@ -1,0 +1,56 @@
+"""One scheduler pass: claim due steps, deliver each through its channel, record the outcome."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from labcal_cloud.scheduler.backoff import retry_at
+from labcal_cloud.scheduler.ports import DeliveryError, ReminderStore, Sender
+
+__all__ = ["PassResult", "run_pass"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PassResult:
+    claimed: int
+    sent: int
+    retried: int
+    failed: int
+
+
+def run_pass(
+    store: ReminderStore,
+    senders: Mapping[str, Sender],
+    *,
+    worker: str,
+    now: Callable[[], datetime],
+    batch: int = 20,
+    lease: timedelta = timedelta(minutes=10),
+) -> PassResult:
+    claimed = store.claim(worker, now(), batch, lease)
+    sent = retried = failed = 0
+    for step in claimed:
+        sender = senders.get(step.channel)
+        try:
+            if sender is None:
+                raise DeliveryError(
+                    f"no sender configured for channel {step.channel!r}", permanent=True
+                )
+            sender.send(step)
+        except DeliveryError as exc:
+            when = None if exc.permanent else retry_at(step.attempt, now())
+            store.mark_failed(step, worker, now(), str(exc), when)
+            if when is None:
+                failed += 1
+                log.warning("step %s failed for good: %s", step.id, exc)
+            else:
+                retried += 1
+            continue
+        store.mark_sent(step, worker, now())
+        sent += 1
+    return PassResult(len(claimed), sent, retried, failed)
