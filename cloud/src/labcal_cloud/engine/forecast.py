@@ -29,6 +29,7 @@ __all__ = [
     "WearPosterior",
     "WearPrior",
     "crossing_cycles",
+    "crossing_point",
     "fit_line",
     "fleet_prior",
     "forecast_maintenance",
@@ -134,9 +135,15 @@ def _prob_at_least(post: WearPosterior, c: float, guard: float) -> float:
 
 def crossing_cycles(post: WearPosterior, guard: float, p: float, cycles_now: float) -> float:
     """Smallest cycle count ≥ ``cycles_now`` where ``P(r ≥ guard) ≥ p`` (inf if never)."""
-    c0 = cycles_now / K
+    return crossing_point(post, guard, p, cycles_now / K) * K
+
+
+def crossing_point(post: WearPosterior, guard: float, p: float, x_now: float) -> float:
+    """Smallest ``x ≥ x_now`` where ``P(a + b·x ≥ guard) ≥ p`` under the Gaussian ``post``
+    (x in the posterior's own unit), or inf if never."""
+    c0 = x_now
     if _prob_at_least(post, c0, guard) >= p:
-        return cycles_now
+        return x_now
     z = normal_quantile(p)
     ma, mb = float(post.mean[0]) - guard, float(post.mean[1])
     vaa, vab, vbb = float(post.cov[0, 0]), float(post.cov[0, 1]), float(post.cov[1, 1])
@@ -154,7 +161,7 @@ def crossing_cycles(post: WearPosterior, guard: float, p: float, cycles_now: flo
         sq = math.sqrt(max(qb * qb - 4 * qa * qc, 0.0))
         roots.extend(((-qb - sq) / (2 * qa), (-qb + sq) / (2 * qa)))
     valid = [r for r in roots if r >= c0 and abs(_prob_at_least(post, r, guard) - p) < 1e-4]
-    return min(valid) * K if valid else math.inf
+    return min(valid) if valid else math.inf
 
 
 @dataclass(frozen=True, slots=True)
