@@ -68,3 +68,17 @@ def test_sir_stream_and_cancel(ad):
     assert silent_for(port) == b""
     clock.advance(1.0)
     assert silent_for(port) == b""
+
+
+def test_fine_balance_drops_decimals_that_do_not_fit_the_field():
+    from labcal_sim.physics.balance import BalanceModel, BalanceSpec
+
+    clock = ManualClock()
+    model = BalanceModel(BalanceSpec.for_class("0.01mg", noise_mg=0.0), clock.now())
+    device = AndBalance(model, random.Random(1))
+    model.place(12_345.678, clock.now())
+    clock.advance(5.0)
+    assert device.receive(b"Q\r\n", clock.now()) == [b"ST,+12.34568  g\r\n"]
+    model.place(100_000.0, clock.now())
+    clock.advance(5.0)
+    assert device.receive(b"Q\r\n", clock.now()) == [b"ST,+112.3457  g\r\n"]

@@ -21,14 +21,18 @@ so the value is printed with the balance's decimals and zero-padded. Serial sett
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from labcal_shared.errors import ProtocolError
 from labcal_shared.protocols.aandd import ACK, format_info, format_weight, parse_command
 from labcal_shared.protocols.reading import WeightReading, parse_decimal
 from labcal_sim.devices.base import LineDevice
-from labcal_sim.physics.balance import BalanceModel, Range
+from labcal_sim.physics.balance import BalanceModel
 from labcal_sim.ports import RandomSource
 
 __all__ = ["SERIAL_SETTINGS", "AndBalance"]
+
+_FIELD = 8  # characters of the zero-padded number, decimal point included [AD1]
 
 SERIAL_SETTINGS = "2400 7-E-1"
 
@@ -58,7 +62,10 @@ class AndBalance(LineDevice):
         return f"A&D {self.model.spec.model} {self.model.spec.serial} (A&D {SERIAL_SETTINGS})"
 
     def _line(self, now: float) -> bytes:
-        return format_weight(self.model.net_reading(now, self._rng))
+        reading = self.model.net_reading(now, self._rng)
+        if reading.value is not None:
+            reading = WeightReading(_fit(reading.value), reading.unit, reading.stable)
+        return format_weight(reading)
 
     def _acknowledge(self) -> list[bytes]:
         return [ACK.encode("ascii") + b"\r\n"] if self._ack else []
@@ -111,12 +118,22 @@ class AndBalance(LineDevice):
     def poll(self, now: float) -> list[bytes]:
         out: list[bytes] = []
         if self._waiting_since is not None:
-            sample = self.model.sample(now, self._rng)
             timed_out = now - self._waiting_since >= self._timeout
-            if sample.stable or sample.range is not Range.OK or timed_out:
+            if self.model.ready(now) or timed_out:
                 self._waiting_since = None
                 out.append(self._line(now))
         if self._stream_next is not None and now >= self._stream_next:
             self._stream_next = now + self._update
             out.append(self._line(now))
         return out
+
+
+def _fit(value: Decimal) -> Decimal:
+    """Drop decimals until the value fits the 8-character A&D number field (a 0.01 mg balance
+    above 100 g shows fewer decimals); a value too large even without decimals stays as is and
+    the codec refuses it."""
+    places = max(0, -int(value.as_tuple().exponent))
+    while places > 0 and len(format(abs(value), "f")) > _FIELD:
+        places -= 1
+        value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return value

@@ -154,9 +154,8 @@ class MtSicsBalance(LineDevice):
         return [self._weight("S", self.model.sample(now, self._rng))]
 
     def _wait_for_stable(self, command: MtCommand, now: float) -> list[MtReply]:
-        sample = self.model.sample(now, self._rng)
-        if sample.range is not Range.OK or sample.stable:
-            return [self._execute(command.name, sample)]
+        if self.model.ready(now):
+            return [self._execute(command.name, self.model.sample(now, self._rng))]
         self._pending.append(_Pending(command.name, now))
         return []
 
@@ -208,9 +207,8 @@ class MtSicsBalance(LineDevice):
         out: list[MtReply] = []
         still: list[_Pending] = []
         for pending in self._pending:
-            sample = self.model.sample(now, self._rng)
-            if sample.range is not Range.OK or sample.stable:
-                out.append(self._execute(pending.name, sample))
+            if self.model.ready(now):
+                out.append(self._execute(pending.name, self.model.sample(now, self._rng)))
             elif now - pending.since >= self._timeout:
                 out.append(StatusReply(pending.name, "I"))
             else:

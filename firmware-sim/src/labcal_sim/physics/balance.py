@@ -138,12 +138,26 @@ class BalanceModel:
     def settling(self, now: float) -> bool:
         return self.unstable or now - self._changed_at < self.spec.settle_s
 
+    def range_at(self, now: float) -> Range:
+        """Over/underload state without drawing noise."""
+        if not self.pan_present:
+            return Range.UNDER
+        if self.true_gross_mg(now) > self.spec.capacity_g * 1000.0:
+            return Range.OVER
+        return Range.OK
+
+    def ready(self, now: float) -> bool:
+        """Whether a command waiting for stability can be answered now (stable or out of range).
+
+        Draws no noise, so polling often does not change later readings (determinism per seed).
+        """
+        return self.range_at(now) is not Range.OK or not self.settling(now)
+
     def sample(self, now: float, rng: RandomSource) -> Sample:
         gross = self.true_gross_mg(now)
-        if not self.pan_present:
-            return Sample(gross, False, Range.UNDER)
-        if gross > self.spec.capacity_g * 1000.0:
-            return Sample(gross, False, Range.OVER)
+        out_of_range = self.range_at(now)
+        if out_of_range is not Range.OK:
+            return Sample(gross, False, out_of_range)
         noise = self.spec.noise_sd_mg
         if self.settling(now):
             age = max(0.0, now - self._changed_at)
