@@ -8,6 +8,7 @@ other runs on the same broker.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -38,34 +39,33 @@ def postgres_admin_url() -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def database_url(postgres_admin_url: str) -> Iterator[str]:
-    """A fresh, empty database for this test session; dropped afterwards."""
+@contextlib.contextmanager
+def _scratch_database(admin_url: str) -> Iterator[str]:
+    """Create an empty database with a unique name; drop it (forcibly) afterwards."""
     import psycopg
 
     name = f"labcal_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield _with_database(postgres_admin_url, name)
+        yield _with_database(admin_url, name)
     finally:
-        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for this test session; dropped afterwards."""
+    with _scratch_database(postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture
 def fresh_database_url(postgres_admin_url: str) -> Iterator[str]:
     """A fresh, empty database for one test; dropped afterwards."""
-    import psycopg
-
-    name = f"labcal_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(postgres_admin_url, name)
-    finally:
-        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with _scratch_database(postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
