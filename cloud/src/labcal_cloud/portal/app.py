@@ -27,9 +27,11 @@ from labcal_cloud.portal import (
     api_booking,
     api_certificates,
     api_devices,
+    api_reports,
     pages,
     pages_booking,
     pages_devices,
+    pages_reports,
 )
 from labcal_cloud.portal.auth import LoginRequiredError
 from labcal_cloud.portal.database import Database, connect
@@ -38,6 +40,7 @@ from labcal_cloud.portal.schema import apply_migrations
 from labcal_cloud.portal.services import Services
 from labcal_cloud.portal.settings import PortalSettings
 from labcal_cloud.registry.store import Registry
+from labcal_cloud.reports.store import Reports
 
 __all__ = ["build_services", "create_app"]
 
@@ -81,6 +84,7 @@ def build_services(
         registry=registry,
         certificates=certificates,
         bookings=bookings,
+        reports=Reports(db, rt, registry),
         link_secret=secret,
     )
 
@@ -105,9 +109,16 @@ def create_app(
         api_devices.router,
         api_certificates.router,
         api_booking.router,
+        api_reports.router,
         *extra_routers,
     )
-    for router in (*routers, pages.router, pages_devices.router, pages_booking.router):
+    for router in (
+        *routers,
+        pages.router,
+        pages_devices.router,
+        pages_booking.router,
+        pages_reports.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

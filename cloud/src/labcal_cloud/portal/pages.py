@@ -106,6 +106,7 @@ def overview(
         lines=lines[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
         counts=counts,
         total=sum(counts.values()),
+        ask_nps=not p.is_provider and bool(counts) and not s.reports.has_answered_nps(p.user),
         states=STATES,
         labels=LABELS,
         site_id=site_id,

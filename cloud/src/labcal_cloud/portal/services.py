@@ -11,6 +11,7 @@ from labcal_cloud.portal.database import Database
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.portal.settings import PortalSettings
 from labcal_cloud.registry.store import Registry
+from labcal_cloud.reports.store import Reports
 
 __all__ = ["Services"]
 
@@ -24,4 +25,5 @@ class Services:
     registry: Registry
     certificates: Certificates
     bookings: Bookings
+    reports: Reports
     link_secret: bytes

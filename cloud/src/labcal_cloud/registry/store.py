@@ -12,9 +12,16 @@ from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.registry.csv_import import RowError, parse_device_csv
 from labcal_cloud.registry.model import Device, DueState, DueView, estimate_due
 
-__all__ = ["DeviceLine", "ImportResult", "OrderItem", "Registry"]
+__all__ = [
+    "DEVICE_COLUMNS",
+    "DeviceLine",
+    "ImportResult",
+    "OrderItem",
+    "Registry",
+    "device_from_row",
+]
 
-_COLS = (
+DEVICE_COLUMNS = _COLS = (
     "id, tenant_id, site_id, make, model, serial, nominal_volume_ul, claim_code, registered_at,"
     " interval_days, last_calibrated_at, usage_cycles, cycles_limit"
 )
@@ -24,7 +31,7 @@ def _dt(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _device(r: Row) -> Device:
+def device_from_row(r: Row) -> Device:
     return Device(
         r[0],
         r[1],
@@ -82,14 +89,14 @@ class Registry:
         rows = self._db.query(
             f"SELECT {_COLS} FROM portal_devices WHERE order_ref = ? ORDER BY serial", (order_ref,)
         )
-        return [_device(r) for r in rows]
+        return [device_from_row(r) for r in rows]
 
     # -- customer side ------------------------------------------------------------------------
     def by_claim_code(self, code: str) -> Device:
         row = self._db.one(f"SELECT {_COLS} FROM portal_devices WHERE claim_code = ?", (code,))
         if row is None:
             raise NotFoundError("unknown claim code")
-        return _device(row)
+        return device_from_row(row)
 
     def claim(self, tenant_id: str, code: str, site_id: str) -> Device:
         self._check_site(tenant_id, site_id)
@@ -161,7 +168,7 @@ class Registry:
         )
         if row is None:
             raise NotFoundError("device not found")
-        return _device(row)
+        return device_from_row(row)
 
     def tenant_of(self, device_id: str) -> tuple[str, str]:
         """``(tenant_id, site_id)`` of a registered device (provider-side lookups)."""
@@ -189,7 +196,7 @@ class Registry:
             params.append(site_id)
         lines = []
         for r in self._db.query(sql + " ORDER BY s.name, d.serial", params):
-            device = _device(r)
+            device = device_from_row(r)
             due = estimate_due(device, today)
             if state is None or due.state == state:
                 lines.append(DeviceLine(device, due, r[13]))
@@ -242,7 +249,7 @@ class Registry:
     def _get(self, device_id: str) -> Device:
         row = self._db.one(f"SELECT {_COLS} FROM portal_devices WHERE id = ?", (device_id,))
         assert row is not None
-        return _device(row)
+        return device_from_row(row)
 
     def _insert(
         self,
