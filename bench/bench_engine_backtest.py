@@ -41,7 +41,7 @@ POLICIES = (
         "forecaster, calibration at most every 12 months",
         calibration_interval_days=365,
         quick_check_interval_days=91,
-        quick_check_cycles=20_000,
+        quick_check_cycles=10_000,
         forecast=True,
         evidence_share=0.3,
     ),
@@ -49,7 +49,7 @@ POLICIES = (
         "forecaster, calibration at most every 24 months",
         calibration_interval_days=730,
         quick_check_interval_days=91,
-        quick_check_cycles=20_000,
+        quick_check_cycles=10_000,
         forecast=True,
         evidence_share=0.3,
     ),
@@ -96,15 +96,16 @@ def truth_from_sim(result: FleetResult, rng: np.random.Generator, leaks: bool) -
     )
 
 
-def sim_fleet(devices: int, seed: int, leaks: bool) -> tuple[FleetTruth, list[str]]:
+def sim_fleet(devices: int, seed: int, leaks: bool) -> tuple[FleetTruth, list[str], list[str]]:
+    """Ground truth, pipette models and usage profiles of a seeded simulator fleet."""
     result = simulate_fleet(FleetSpec(pipettes=devices, days=WARMUP_DAYS + HORIZON_DAYS), seed)
     truth = truth_from_sim(result, np.random.default_rng(seed + 10_000), leaks)
-    return truth, [p.model for p in result.pipettes]
+    return truth, [p.model for p in result.pipettes], [p.profile for p in result.pipettes]
 
 
 def model_priors(devices: int, models: Sequence[str]) -> list[WearPrior]:
     """Per-model priors from a training fleet (seed 100, never scored)."""
-    train, train_models = sim_fleet(devices, 100, leaks=False)
+    train, train_models, _ = sim_fleet(devices, 100, leaks=False)
     by_model = {
         m: prior_from_fleet(train, devices=[i for i, x in enumerate(train_models) if x == m])
         for m in set(train_models)
@@ -146,22 +147,34 @@ def print_table(title: str, rows: list[tuple[str, dict[str, float]]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--devices", type=int, default=600)
+    parser.add_argument("--devices", type=int, default=400)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--quick", action="store_true", help="150 devices, one seed")
     args = parser.parse_args()
     devices, seeds = (150, [1]) if args.quick else (args.devices, args.seeds)
     start = time.perf_counter()
     print(f"backtest: {devices} pipettes x seeds {seeds}, {HORIZON_DAYS} days scored")
+    by_profile: dict[tuple[str, str], list[Score]] = {}
     for leaks in (False, True):
         scores: dict[str, list[Score]] = {p.name: [] for p in POLICIES}
         for seed in seeds:
-            truth, models = sim_fleet(devices, seed, leaks)
+            truth, models, profiles = sim_fleet(devices, seed, leaks)
             priors = model_priors(devices, models)
             for policy in POLICIES:
                 scores[policy.name].append(run_backtest(truth, policy, priors))
+                if leaks or policy is POLICIES[1]:
+                    continue
+                for profile in sorted(set(profiles)):
+                    idx = np.array([i for i, x in enumerate(profiles) if x == profile])
+                    part = run_backtest(truth.take(idx), policy, [priors[i] for i in idx])
+                    by_profile.setdefault((policy.name, profile), []).append(part)
         title = "firmware-sim fleet, wear" + (" + sudden leaks" if leaks else " only")
         print_table(title, [(name, pooled(s)) for name, s in scores.items()])
+        if not leaks:
+            print_table(
+                "firmware-sim fleet, wear only, by usage profile",
+                [(f"{name} — {profile}", pooled(s)) for (name, profile), s in by_profile.items()],
+            )
     synth: dict[str, list[Score]] = {p.name: [] for p in POLICIES}
     train = synthetic_fleet(np.random.default_rng(100), FleetParams(devices=devices))
     prior = prior_from_fleet(train)

@@ -54,6 +54,10 @@ class WearCurves(Protocol):
 
     def ratio(self, device: int, wear_cycle: int, cycles: F64) -> F64: ...
 
+    def take(self, devices: NDArray[np.int64]) -> WearCurves:
+        """The curves of some devices only (in that order)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class PowerWear:
@@ -72,6 +76,9 @@ class PowerWear:
         b = self.slope[device, wear_cycle]
         p = self.exponent[device, wear_cycle]
         return np.asarray(a + b * np.power(np.maximum(cycles, 0.0) / 1000.0, p), dtype=np.float64)
+
+    def take(self, devices: NDArray[np.int64]) -> PowerWear:
+        return PowerWear(self.intercept[devices], self.slope[devices], self.exponent[devices])
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +118,11 @@ class ErrorWear:
             dtype=np.float64,
         )
 
+    def take(self, devices: NDArray[np.int64]) -> ErrorWear:
+        return ErrorWear(
+            *(np.asarray(getattr(self, f)[devices]) for f in self.__dataclass_fields__)
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class FleetTruth:
@@ -126,6 +138,17 @@ class FleetTruth:
     @property
     def devices(self) -> int:
         return int(self.cumulative_cycles.shape[0])
+
+    def take(self, devices: NDArray[np.int64]) -> FleetTruth:
+        """The same fleet restricted to some devices (e.g. one usage profile)."""
+        return FleetTruth(
+            self.warmup_days,
+            self.horizon_days,
+            self.cumulative_cycles[devices],
+            self.wear.take(devices),
+            self.first_service_day[devices],
+            self.noise[devices],
+        )
 
 
 def wear_ratio_at(truth: FleetTruth, device: int, wear_cycle: int, cycles: F64) -> F64:
