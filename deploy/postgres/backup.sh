@@ -60,8 +60,8 @@ echo "backup: wrote $target ($(du -h "$target" | cut -f1), $entries tables with 
 
 if [ "$keep" -gt 0 ]; then
   # Archives are named by UTC timestamp, so name order is age order; newest first.
-  mapfile -t old < <(find "$dir" -maxdepth 1 -name 'labcal-*.dump' -printf '%f\n' | sort -r |
-    tail -n +"$((keep + 1))")
+  mapfile -t old < <(cd "$dir" && for f in labcal-*.dump; do [ -f "$f" ] && echo "$f"; done |
+    sort -r | tail -n +"$((keep + 1))")
   for f in "${old[@]}"; do
     rm -f "$dir/$f" "$dir/$f.sha256"
     echo "backup: removed old archive $dir/$f"

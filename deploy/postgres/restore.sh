@@ -34,7 +34,7 @@ done
 sql() { psql --no-psqlrc -X -At -v ON_ERROR_STOP=1 --dbname="$url" "$@"; }
 
 if [ -f "$archive.sha256" ]; then
-  (cd "$(dirname "$archive")" && sha256sum --quiet --check "$(basename "$archive").sha256") ||
+  (cd "$(dirname "$archive")" && sha256sum -c "$(basename "$archive").sha256" >/dev/null) ||
     die "checksum mismatch: $archive is damaged"
 else
   echo "restore: warning: no $archive.sha256, integrity not checked" >&2
