@@ -69,3 +69,61 @@ def test_in_process_link_for_unit_tests():
         assert link.host.recv(1024) == b"CNT OK total=0 service=0\r\n"
     finally:
         server.stop()
+
+
+STATION_WITH_SCRIPT = """
+[balance]
+vessel_g = 20
+water_g = 5
+settle_s = 1.0
+[[pipettes]]
+serial = "LP-S1"
+events = [
+  {at_s = 10, kind = "drop"},
+  {at_s = 20, kind = "leak"},
+  {at_s = 30, kind = "error", code = "E07", text = "motor stall"},
+]
+"""
+
+
+def test_scripted_pipette_events_and_a_preloaded_vessel(tmp_path):
+    from labcal_shared.protocols import mtsics
+
+    from .support import ask, open_port, silent_for
+
+    clock = ManualClock(500.0)
+    config = replace(parse_station_config(STATION_WITH_SCRIPT), link_dir=str(tmp_path))
+    station = build_station(config, clock).start()
+    balance = open_port(station.servers[0].address)
+    pipette = open_port(station.servers[1].address)
+    try:
+        (line,) = ask(balance, b"S\r\n")  # the vessel with water is there and settled
+        assert float(mtsics.parse_weight(line).to_mg()) == pytest.approx(25_000.0, abs=0.1)
+        assert silent_for(pipette) == b""
+        clock.advance(10.0)
+        assert pipette.readline() == b"EVT seq=1 kind=DROP cycle=0\r\n"
+        clock.advance(10.0)
+        assert silent_for(pipette) == b""  # a leak says nothing on the wire …
+        model = station.servers[1].device.model  # type: ignore[attr-defined]
+        assert model.state.leaking  # … but it is in the ground truth
+        clock.advance(10.0)
+        assert pipette.readline() == b'EVT seq=2 kind=ERROR code=E07 text="motor stall"\r\n'
+    finally:
+        balance.close()
+        pipette.close()
+        station.stop()
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        ('[{at_s = 1, kind = "explode"}]', "kind 'explode'"),
+        ('[{at_s = -1, kind = "drop"}]', "negative"),
+        ('[{at_s = 1, kind = "error"}]', "needs a code"),
+        ('[{kind = "drop"}]', "at_s"),
+        ('[{at_s = 1, kind = "drop", when = "now"}]', "each event"),
+    ],
+)
+def test_bad_scripted_events_are_refused(events, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_station_config(f"[[pipettes]]\nevents = {events}\n")

@@ -5,7 +5,7 @@
     labcal-sim sensor  (--pty | --tcp HOST:PORT)
     labcal-sim scanner (--pty | --tcp HOST:PORT) [--code TEXT …] [--every S]
     labcal-sim station --config FILE
-    labcal-sim fleet   {export,summary} [--pipettes N] [--days D] [--seed S] …
+    labcal-sim fleet   {run,summary,export} [--pipettes N] [--days D] [--seed S] …
 
 Serving commands print one line per device first (for a single device: only its path or URL;
 for a station: ``kind<TAB>identity<TAB>path-or-URL``), then serve until SIGINT or SIGTERM and
@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     station.add_argument("--config", type=Path, required=True)
 
     fleet = sub.add_parser("fleet", help="simulate a fleet of pipettes with ground truth")
-    fleet.add_argument("action", choices=("export", "summary"))
+    fleet.add_argument("action", choices=("run", "summary", "export"), help="run = summary")
     fleet.add_argument("--pipettes", type=int, default=50)
     fleet.add_argument("--days", type=int, default=730)
     fleet.add_argument("--seed", type=int, default=0)
@@ -200,7 +200,7 @@ def _fleet(args: argparse.Namespace) -> int:
         pipettes=args.pipettes, days=args.days, service_interval_days=args.service_interval
     )
     result = simulate_fleet(spec, args.seed)
-    if args.action == "summary":
+    if args.action in ("run", "summary"):
         causes = Counter(f"{t.reason}/{t.cause}" for t in result.truth)
         print(f"pipettes {len(result.pipettes)}  days {spec.days}  seed {args.seed}")
         print(f"usage rows {len(result.usage)}  events {len(result.events)}")

@@ -57,6 +57,10 @@ def build_balance(config: BalanceConfig, rng: random.Random, now: float) -> Devi
     )
     model = BalanceModel(spec, now)
     model.unstable = config.faults.unstable
+    if config.vessel_g:
+        model.place(config.vessel_g * 1000.0, now - spec.settle_s)
+    if config.water_g:
+        model.add_liquid(config.water_g * 1000.0, now - spec.settle_s)
     if config.protocol == "sbi":
         return SbiBalance(model, rng, id_codes=config.id_codes)
     if config.protocol == "and":
@@ -76,7 +80,9 @@ def build_pipette(
     )
     params = WearParams(systematic_pct=config.systematic_pct, cv_pct=config.cv_pct)
     model = PipetteModel(spec, params)
-    return SmartPipette(model, rng, sink) if sink is not None else SmartPipette(model, rng)
+    if sink is None:
+        return SmartPipette(model, rng, script=config.events)
+    return SmartPipette(model, rng, sink, script=config.events)
 
 
 @dataclass

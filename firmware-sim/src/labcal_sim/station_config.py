@@ -18,6 +18,7 @@ Example (see firmware-sim/README.md)::
     nominal_ul = 1000
     min_ul = 100
     systematic_pct = 0.4
+    events = [{at_s = 60, kind = "drop"}, {at_s = 600, kind = "error", code = "E07"}]
 
     [sensor]
     [scanner]
@@ -31,6 +32,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
+from labcal_sim.devices.pipette import ScriptedEvent
 from labcal_sim.faults import FaultSwitches
 from labcal_sim.physics.balance import READABILITY_CLASSES
 
@@ -67,6 +69,8 @@ class BalanceConfig(DeviceConfig):
     evaporation_mg_per_s: float = 0.0
     drift_mg_per_h: float = 0.0
     id_codes: bool = False
+    vessel_g: float = 0.0
+    water_g: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,7 @@ class PipetteConfig(DeviceConfig):
     min_ul: float = 100.0
     systematic_pct: float = 0.15
     cv_pct: float = 0.1
+    events: tuple[ScriptedEvent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +118,17 @@ def check_transport(value: str, where: str) -> str:
     raise ConfigError(f"{where}.transport {value!r}: use 'pty', 'tcp' or 'tcp:HOST:PORT'")
 
 
+def _event(raw: Any, where: str) -> ScriptedEvent:
+    if not isinstance(raw, dict) or set(raw) - {"at_s", "kind", "code", "text"}:
+        raise ConfigError(f"{where}: each event is {{at_s, kind[, code, text]}}, got {raw!r}")
+    try:
+        return ScriptedEvent(
+            float(raw["at_s"]), str(raw["kind"]), str(raw.get("code", "")), str(raw.get("text", ""))
+        )
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 def _section(cls: type[Any], raw: dict[str, Any], where: str) -> Any:
     known = set(cls.__dataclass_fields__)
     unknown = set(raw) - known
@@ -126,6 +142,8 @@ def _section(cls: type[Any], raw: dict[str, Any], where: str) -> Any:
     values["transport"] = check_transport(str(raw.get("transport", "pty")), where)
     if "codes" in values:
         values["codes"] = tuple(str(c) for c in values["codes"])
+    if "events" in values:
+        values["events"] = tuple(_event(e, f"{where}.events") for e in values["events"])
     try:
         return cls(**values)
     except TypeError as exc:

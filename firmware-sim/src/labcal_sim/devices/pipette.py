@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from labcal_shared.errors import ProtocolError
 from labcal_shared.protocols.pipette import (
@@ -28,13 +29,36 @@ from labcal_sim.devices.base import LineDevice
 from labcal_sim.physics.pipette import PipetteModel
 from labcal_sim.ports import RandomSource
 
-__all__ = ["LOW_BATTERY_PCT", "DispenseSink", "SmartPipette"]
+__all__ = ["LOW_BATTERY_PCT", "SCRIPT_KINDS", "DispenseSink", "ScriptedEvent", "SmartPipette"]
 
 LOW_BATTERY_PCT = 10.0
 _EVENT_MEMORY = 256
 
 #: ``sink(serial, set_ul, delivered_ul, now)`` receives each dispensed volume.
 DispenseSink = Callable[[str, float, float, float], object]
+
+
+SCRIPT_KINDS = ("drop", "error", "leak")
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptedEvent:
+    """Something that happens to the pipette ``at_s`` seconds after it starts being served:
+    ``drop`` (EVT DROP, calibration shift), ``error`` (EVT ERROR with ``code``/``text``) or
+    ``leak`` (a silent seal failure: ground truth only, nothing on the wire)."""
+
+    at_s: float
+    kind: str
+    code: str = ""
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in SCRIPT_KINDS:
+            raise ValueError(f"scripted event kind {self.kind!r}: one of {', '.join(SCRIPT_KINDS)}")
+        if self.at_s < 0:
+            raise ValueError(f"scripted event time must not be negative, got {self.at_s}")
+        if self.kind == "error" and not self.code:
+            raise ValueError('a scripted error needs a code, e.g. code = "E07"')
 
 
 def _nowhere(serial: str, set_ul: float, delivered_ul: float, now: float) -> None:
@@ -45,7 +69,11 @@ class SmartPipette(LineDevice):
     kind = "pipette"
 
     def __init__(
-        self, model: PipetteModel, rng: RandomSource, sink: DispenseSink = _nowhere
+        self,
+        model: PipetteModel,
+        rng: RandomSource,
+        sink: DispenseSink = _nowhere,
+        script: tuple[ScriptedEvent, ...] = (),
     ) -> None:
         super().__init__()
         self.model = model
@@ -56,6 +84,8 @@ class SmartPipette(LineDevice):
         self._unsent: list[Event] = []
         self._error: str | None = None
         self._battery_warned = False
+        self._script = sorted(script, key=lambda e: e.at_s)
+        self._origin: float | None = None
 
     def identity(self) -> str:
         spec = self.model.spec
@@ -78,6 +108,15 @@ class SmartPipette(LineDevice):
         """A device error (e.g. motor stall): commands that act answer ``BUSY`` until service."""
         self._error = code
         return self._event("ERROR", code=code, text=text)
+
+    def _happen(self, event: ScriptedEvent) -> None:
+        if event.kind == "drop":
+            self.drop()
+        elif event.kind == "error":
+            self.fail(event.code, event.text or "device error")
+        else:
+            self.model.state.leaking = True
+            self.model.state.history.append(f"leak at cycle {self.model.state.total}")
 
     # -- commands -------------------------------------------------------------------------------
     def handle_line(self, line: bytes, now: float) -> list[bytes]:
@@ -175,6 +214,10 @@ class SmartPipette(LineDevice):
         return lines
 
     def poll(self, now: float) -> list[bytes]:
+        if self._origin is None:
+            self._origin = now
+        while self._script and now - self._origin >= self._script[0].at_s:
+            self._happen(self._script.pop(0))
         out = [format_event(e) for e in self._unsent]
         self._unsent.clear()
         return out
