@@ -102,3 +102,33 @@ def test_unknown_commands_and_noise_are_ignored(sbi):
     assert silent_for(port) == b""
     port.write(ESC + b"P")
     assert port.readline() == prefix + b"+   123.56 g  \r\n"
+
+
+OUTPUT_COMMANDS = {
+    "P": b"+   123.56 g  ",
+    "kP": b"+   123.56 g  ",
+    # identity lines: label in the 6-character ID field, value right-aligned in 14
+    "x1_": b"Model " + b"XPR205DU".rjust(14),
+    "x2_": b"SerNo." + b"B123456789".rjust(14),
+    "x3_": b"BAC   " + b"01-63-02".rjust(14),
+    "x4_": b"APC   " + b"01-42-01".rjust(14),
+    "x5_": b"ID    " + b"LabCal sim".rjust(14),
+}
+
+
+def test_every_sbi_command_answers_or_stays_silent(sbi):
+    """The whole SBI command table: output commands answer with one exact line, all other known
+    commands are silent (protocols.md §2.1)."""
+    from labcal_shared.protocols.sbi import COMMANDS
+
+    _, _, _, port, prefix = sbi
+    assert set(OUTPUT_COMMANDS) <= set(COMMANDS)
+    for code, body in OUTPUT_COMMANDS.items():
+        port.write(ESC + code.encode() + b"\r\n")
+        expected = (prefix + body) if code in ("P", "kP") else body
+        assert port.readline() == expected + b"\r\n", code
+    silent = [c for c in COMMANDS if c not in OUTPUT_COMMANDS and c not in ("T", "U", "V")]
+    assert len(silent) >= 15
+    port.write(b"".join(ESC + c.encode() for c in silent) + ESC + b"x2_")
+    assert port.readline() == b"SerNo.    B123456789\r\n"  # the first and only reply
+    assert silent_for(port) == b""

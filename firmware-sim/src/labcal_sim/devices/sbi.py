@@ -8,8 +8,8 @@ Host commands are ``ESC <code>`` with optional ``CR LF`` (cut at ``ESC``, protoc
 ``ESC kP`` same as ``ESC P``
 ``ESC T``  zero within the zero range, tare otherwise (silent)
 ``ESC U``  tare (silent);  ``ESC V`` zero (silent)
-``ESC x1_`` model, ``x2_`` serial number (``SerNo.    0031801165``), ``x3_`` software version,
-           ``x5_`` balance ID — bare text lines
+``ESC x1_`` model, ``x2_`` serial number (``SerNo.    0031801165``), ``x3_``/``x4_`` BAC/APC
+           software versions, ``x5_`` balance ID — bare text lines
 others     known codes are silent, as on the real balance; unknown ones are ignored
 =========  =====================================================================
 
@@ -26,6 +26,7 @@ from labcal_sim.ports import RandomSource
 __all__ = ["SERIAL_SETTINGS", "SbiBalance"]
 
 SERIAL_SETTINGS = "9600 8-O-1"
+_APC_VERSION = "01-42-01"
 
 
 class SbiBalance:
@@ -75,6 +76,7 @@ class SbiBalance:
             "x1_": ("Model", spec.model),
             "x2_": ("SerNo.", spec.serial),
             "x3_": ("BAC", self._version),
+            "x4_": ("APC", _APC_VERSION),
             "x5_": ("ID", "LabCal sim"),
         }
         if code in info:

@@ -11,6 +11,8 @@ import socket
 
 __all__ = ["TcpEndpoint"]
 
+_SEND_TIMEOUT_S = 2.0
+
 
 class TcpEndpoint:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -68,7 +70,7 @@ class TcpEndpoint:
         if self._client is None or not data:
             return
         try:
-            self._client.setblocking(True)
+            self._client.settimeout(_SEND_TIMEOUT_S)  # a host that stops reading is dropped
             self._client.sendall(data)
             self._client.setblocking(False)
         except OSError:
