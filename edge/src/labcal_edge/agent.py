@@ -11,6 +11,8 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from labcal_edge import __version__
@@ -18,6 +20,7 @@ from labcal_edge.config import BalanceConfig, EdgeConfig
 from labcal_edge.drivers.balance import BalanceDriver
 from labcal_edge.drivers.pipette import PipetteDriver
 from labcal_edge.emitter import Emitter
+from labcal_edge.errors import DeviceTimeoutError, OutboxFullError
 from labcal_edge.messages import StationIdentity, build_envelope, status_payload
 from labcal_edge.ntp import make_probe
 from labcal_edge.outbox import Outbox
@@ -137,12 +140,23 @@ class Agent:
     def tick(self, now: float) -> None:
         for pipette in self.devices.pipettes:
             if self._due(pipette.config.name, now, self.config.usage.poll_interval_s):
-                self._poll_pipette(pipette, now)
+                self._guarded(pipette, partial(self._poll_pipette, pipette, now))
         for balance in self.devices.balances:
             cfg = balance.config
             assert isinstance(cfg, BalanceConfig)
             if cfg.poll_s is not None and self._due(cfg.name, now, cfg.poll_s):
-                self._poll_balance(balance)
+                self._guarded(balance, partial(self._poll_balance, balance))
+
+    def _guarded(self, device: Device[Any], poll: Callable[[], None]) -> None:
+        """The supervisor loop's one broad except: a bug in one device's handling must not stop
+        the agent; the device is closed and reopened like a failed one."""
+        try:
+            poll()
+        except OutboxFullError as exc:
+            log.error("%s: reading not stored: %s", device.config.name, exc)
+        except Exception as exc:
+            log.exception("%s: unexpected error; reopening the device", device.config.name)
+            device.supervised.fail(exc)
 
     def _due(self, name: str, now: float, every: float) -> bool:
         if now < self._next_poll.get(name, 0.0):
@@ -155,9 +169,13 @@ class Agent:
             return
         try:
             reading = device.driver.weigh(stable=False)
+        except DeviceTimeoutError as exc:
+            device.supervised.missed(exc)
+            return
         except DEVICE_ERRORS as exc:
             device.supervised.fail(exc)
             return
+        device.supervised.answered()
         env = self.emitter.emit(reading_payload(reading), device=device.ref)
         log.debug("reading committed seq=%d id=%s", env.seq, env.message_id)
 

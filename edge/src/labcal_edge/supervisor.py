@@ -55,6 +55,7 @@ class Supervised(Generic[T]):
         self._attempt = 0
         self._next_at = 0.0
         self._outage_logged = False
+        self._missed = 0
 
     def ensure(self) -> bool:
         """True if the device is usable; otherwise try to (re)open it when the backoff allows."""
@@ -76,12 +77,23 @@ class Supervised(Generic[T]):
             self._on_change(self)
         return True
 
+    def missed(self, exc: BaseException, limit: int = 5) -> None:
+        """An answer was missing or garbled; ``limit`` misses in a row count as a failure."""
+        self._missed += 1
+        log.debug("%s: %s (%d in a row)", self.name, exc, self._missed)
+        if self._missed >= limit:
+            self.fail(exc)
+
+    def answered(self) -> None:
+        self._missed = 0
+
     def fail(self, exc: BaseException) -> None:
         """The device failed while in use: mark it unavailable and schedule a reopen."""
         self._close()
         was = self.available
         self.available = False
         self.failures += 1
+        self._missed = 0
         self._attempt = 0
         self._schedule(exc)
         if was and self._on_change is not None:

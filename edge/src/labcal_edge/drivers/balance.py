@@ -24,6 +24,7 @@ __all__ = ["BalanceDriver", "BalanceIdentity"]
 T = TypeVar("T")
 _PROBE_TIMEOUT_S = 1.0
 _SBI_POLL_S = 0.1
+_AFTER_GARBAGE_S = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +167,8 @@ class BalanceDriver:
             except ProtocolError as exc:
                 if count_garbage:
                     self.garbage.record(line, str(exc))
+                # probably our reply, garbled: give a late good line a moment, not the full wait
+                deadline = min(deadline, time.monotonic() + _AFTER_GARBAGE_S)
                 continue
             if result is not None:
                 self.garbage.good()

@@ -10,6 +10,7 @@ the device under a new name).
 from __future__ import annotations
 
 import contextlib
+import termios
 import time
 from typing import Protocol
 
@@ -20,6 +21,10 @@ from labcal_edge.errors import DeviceUnavailableError
 from labcal_shared.protocols import LineSplitter
 
 __all__ = ["PySerialLink", "SerialLink"]
+
+# termios.error (e.g. tcflush on a pty whose peer vanished) is not an OSError; TypeError comes
+# from pyserial's socket:// read on a socket closed underneath it.
+_IO_ERRORS = (serial.SerialException, OSError, termios.error, TypeError)
 
 
 class SerialLink(Protocol):
@@ -80,7 +85,7 @@ class PySerialLink:
             port.timeout = 0.05
             port.write_timeout = cfg.timeout_s
             port.open()
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (*_IO_ERRORS, ValueError) as exc:
             raise DeviceUnavailableError(f"{self.name}: cannot open {cfg.port}: {exc}") from None
         self._serial = port
         self._splitter.reset()
@@ -89,7 +94,7 @@ class PySerialLink:
     def close(self) -> None:
         port, self._serial = self._serial, None
         if port is not None:
-            with contextlib.suppress(serial.SerialException, OSError):
+            with contextlib.suppress(*_IO_ERRORS):
                 port.close()
 
     def _port(self) -> serial.Serial:
@@ -104,9 +109,8 @@ class PySerialLink:
     def write(self, data: bytes) -> None:
         port = self._port()
         try:
-            port.write(data)
-            port.flush()
-        except (serial.SerialException, OSError) as exc:
+            port.write(data)  # no flush(): tcdrain blocks forever on a pty whose peer vanished
+        except _IO_ERRORS as exc:
             raise self._fail("write", exc) from None
 
     def read_line(self, timeout: float) -> bytes | None:
@@ -115,8 +119,7 @@ class PySerialLink:
             port = self._port()
             try:
                 data = port.read(max(1, port.in_waiting))
-            except (serial.SerialException, OSError, TypeError) as exc:
-                # TypeError: pyserial's socket:// read on a socket closed by another thread
+            except _IO_ERRORS as exc:
                 raise self._fail("read", exc) from None
             if data:
                 self._lines.extend(self._splitter.feed(data).lines)
@@ -128,7 +131,7 @@ class PySerialLink:
         port = self._port()
         try:
             port.reset_input_buffer()
-        except (serial.SerialException, OSError) as exc:
+        except _IO_ERRORS as exc:
             raise self._fail("flush", exc) from None
         self._lines.clear()
         self._splitter.reset()
