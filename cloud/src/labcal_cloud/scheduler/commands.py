@@ -13,7 +13,8 @@ from typing import Any
 from labcal_cloud.scheduler.channels import EmailSender, GatewaySender, InboxSender
 from labcal_cloud.scheduler.pg_store import PostgresReminderStore
 from labcal_cloud.scheduler.ports import Sender
-from labcal_cloud.scheduler.runner import run_pass
+from labcal_cloud.scheduler.runner import run_pass, run_webhook_pass
+from labcal_cloud.scheduler.webhook_store import PostgresWebhookStore
 from labcal_cloud.settings import Settings
 
 __all__ = ["register"]
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "scheduler", help="deliver due reminder steps (exactly once across replicas)"
+        "scheduler", help="deliver due reminder steps and webhooks (once across replicas)"
     )
     sub = p.add_subparsers(dest="scheduler_command", required=True, metavar="ACTION")
     run = sub.add_parser("run", help="claim and deliver due steps in a loop")
@@ -63,12 +64,14 @@ def run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         senders["sms"] = GatewaySender(args.sms_gateway, key, "sms")
     if args.push_gateway:
         senders["push"] = GatewaySender(args.push_gateway, key, "push")
+    hooks = PostgresWebhookStore(url)
     total = 0
     try:
         while True:
             result = run_pass(store, senders, worker=args.worker, now=_now, batch=args.batch)
+            hooked = run_webhook_pass(hooks, worker=args.worker, now=_now, batch=args.batch)
             total += result.sent
-            if result.claimed == 0:
+            if result.claimed == 0 and hooked.claimed == 0:
                 if args.until_idle:
                     break
                 time.sleep(args.interval)
@@ -76,5 +79,6 @@ def run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         pass
     finally:
         store.close()
+        hooks.close()
     print(f"scheduler {args.worker}: {total} sent")
     return 0

@@ -6,11 +6,14 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.error import HTTPError
 
 from labcal_cloud.scheduler.backoff import retry_at
 from labcal_cloud.scheduler.ports import DeliveryError, ReminderStore, Sender
+from labcal_cloud.scheduler.webhook_sender import post_webhook
+from labcal_cloud.scheduler.webhook_store import PostgresWebhookStore
 
-__all__ = ["PassResult", "run_pass"]
+__all__ = ["PassResult", "run_pass", "run_webhook_pass"]
 
 log = logging.getLogger(__name__)
 
@@ -52,5 +55,33 @@ def run_pass(
                 retried += 1
             continue
         store.mark_sent(step, worker, now())
+        sent += 1
+    return PassResult(len(claimed), sent, retried, failed)
+
+
+def run_webhook_pass(
+    store: PostgresWebhookStore,
+    *,
+    worker: str,
+    now: Callable[[], datetime],
+    batch: int = 20,
+    lease: timedelta = timedelta(minutes=10),
+) -> PassResult:
+    """Deliver due webhook events; failures are retried with the same backoff as reminders."""
+    claimed = store.claim(worker, now(), batch, lease)
+    sent = retried = failed = 0
+    for delivery in claimed:
+        try:
+            status = post_webhook(delivery, int(now().timestamp()))
+        except DeliveryError as exc:
+            when = None if exc.permanent else retry_at(delivery.attempt, now())
+            code = exc.__cause__.code if isinstance(exc.__cause__, HTTPError) else None
+            store.finish(delivery, worker, now(), http_status=code, error=str(exc), retry_at=when)
+            if when is None:
+                failed += 1
+            else:
+                retried += 1
+            continue
+        store.finish(delivery, worker, now(), http_status=status, error="", retry_at=None)
         sent += 1
     return PassResult(len(claimed), sent, retried, failed)
