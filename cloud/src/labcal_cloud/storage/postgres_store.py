@@ -4,6 +4,8 @@ statement that inserts new messages and the per-kind rows of exactly those messa
 
 from __future__ import annotations
 
+import functools
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -47,13 +49,17 @@ def _stage_sql() -> list[str]:
     ]
 
 
-def _merge_sql() -> str:
+@functools.cache
+def _merge_sql(tables: tuple[str, ...]) -> str:
+    """Insert the staged messages that are new, and the staged rows of ``tables`` for them."""
     mcols = ", ".join(columns(MessageRow))
     parts = [
         f"new AS (INSERT INTO messages ({mcols}) SELECT {mcols} FROM stage_messages "
         "ON CONFLICT DO NOTHING RETURNING message_id)"
     ]
     for table, row_type in _CHILDREN:
+        if table not in tables:
+            continue
         cols = ", ".join(columns(row_type))
         scols = ", ".join(f"s.{c}" for c in columns(row_type))
         parts.append(
@@ -64,7 +70,6 @@ def _merge_sql() -> str:
 
 
 _STAGE = _stage_sql()
-_MERGE = _merge_sql()
 _QCOLS = columns(QuarantineRow)
 _INSERT_QUARANTINE = (
     f"INSERT INTO quarantine ({', '.join(_QCOLS)}) VALUES ({', '.join(['%s'] * len(_QCOLS))}) "
@@ -102,6 +107,7 @@ class PostgresStore:
             kwargs={"connect_timeout": 5},
         )
         self._pool.open(wait=False)
+        self._staged: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
 
     def close(self) -> None:
         self._pool.close()
@@ -140,16 +146,23 @@ class PostgresStore:
         try:
             with self._pool.connection() as conn, conn.transaction():
                 cur = conn.cursor()
-                for sql in _STAGE:
-                    cur.execute(sql)
-                _copy(cur, "stage_messages", MessageRow, batch.messages)
-                _copy(cur, "stage_readings", ReadingRow, batch.readings)
-                _copy(cur, "stage_usage_reports", UsageRow, batch.usage)
-                _copy(cur, "stage_runs", RunRow, batch.runs)
-                _copy(cur, "stage_device_events", EventRow, batch.events)
+                if conn not in self._staged:  # session temp tables, once per connection
+                    for sql in _STAGE:
+                        cur.execute(sql)
+                    self._staged.add(conn)
+                children = (
+                    ("readings", ReadingRow, batch.readings),
+                    ("usage_reports", UsageRow, batch.usage),
+                    ("runs", RunRow, batch.runs),
+                    ("device_events", EventRow, batch.events),
+                )
                 stored = 0
                 if batch.messages:
-                    row = cur.execute(_MERGE).fetchone()
+                    _copy(cur, "stage_messages", MessageRow, batch.messages)
+                    for table, row_type, rows in children:
+                        _copy(cur, f"stage_{table}", row_type, rows)
+                    merge = _merge_sql(tuple(t for t, _, rows in children if rows))
+                    row = cur.execute(merge.encode()).fetchone()
                     stored = int(row[0]) if row else 0
                 quarantined = 0
                 for qrow in batch.quarantine:
