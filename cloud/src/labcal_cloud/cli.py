@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "labcal_cloud.ingest.commands",
     "labcal_cloud.stations.commands",
     "labcal_cloud.readapi.commands",
+    "labcal_cloud.portal.commands",
     "labcal_cloud.scheduler.commands",
 ]
 

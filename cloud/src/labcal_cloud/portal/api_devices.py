@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, Field
 
 from labcal_cloud.accounts.errors import ForbiddenError
@@ -115,9 +116,17 @@ def _writer(p: CurrentPrincipal) -> None:
 
 @router.get("/devices")
 def list_devices(
-    p: CurrentPrincipal, s: ServicesDep, site_id: str | None = None, state: DueState | None = None
+    p: CurrentPrincipal,
+    s: ServicesDep,
+    site_id: str | None = None,
+    state: DueState | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[DeviceOut]:
-    lines = s.registry.overview(p.tenant_id, s.runtime.now().date(), site_id, state)
+    """Devices with their due state, most urgent first."""
+    lines, _ = s.registry.overview_page(
+        p.tenant_id, s.runtime.now().date(), site_id, state, limit, offset
+    )
     return [DeviceOut.of_line(line) for line in lines]
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from labcal_cloud.accounts.model import Role
 from labcal_cloud.portal.services import Services
+from labcal_cloud.registry.store import due_date_of
 
 __all__ = ["DemoLogins", "seed_demo"]
 
@@ -76,12 +77,13 @@ def seed_demo(s: Services, devices: int, password: str, seed: int = 7) -> DemoLo
                 calibrated.isoformat() if calibrated else None,
                 rnd.randint(0, 60_000),
                 100_000 if i % 3 == 0 else 0,
+                due_date_of(calibrated, 365) if calibrated else None,
             )
         )
     s.db.executemany(
         "INSERT INTO portal_devices (id, tenant_id, site_id, make, model, serial,"
-        " nominal_volume_ul, registered_at, last_calibrated_at, usage_cycles, cycles_limit)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " nominal_volume_ul, registered_at, last_calibrated_at, usage_cycles, cycles_limit,"
+        " due_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
     weeks = [today - timedelta(days=today.weekday() + 7 * k) for k in range(12, 0, -1)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, UploadFile
@@ -90,20 +89,20 @@ def overview(
     state: str = "",
     page: int = 1,
 ) -> Response:
-    lines = s.registry.overview(p.tenant_id, s.runtime.now().date(), site_id or None)
-    counts = Counter(line.due.state for line in lines)
-    if state:
-        lines = [line for line in lines if line.due.state == state]
-    order = {DueState.OVERDUE: 0, DueState.DUE_SOON: 1, DueState.UNKNOWN: 2, DueState.OK: 3}
-    lines.sort(key=lambda line: order[line.due.state])
-    pages = max(1, -(-len(lines) // PAGE_SIZE))
+    wanted = DueState(state) if state in set(DueState) else None
+    lines, counts = s.registry.overview_page(
+        p.tenant_id, s.runtime.now().date(), site_id or None, wanted, PAGE_SIZE,
+        (max(page, 1) - 1) * PAGE_SIZE,
+    )  # fmt: skip
+    shown = counts.get(wanted, 0) if wanted else sum(counts.values())
+    pages = max(1, -(-shown // PAGE_SIZE))
     page = min(max(page, 1), pages)
     return render(
         request,
         "overview.html",
         principal=p,
         sites=s.accounts.sites(p.tenant_id),
-        lines=lines[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        lines=lines,
         counts=counts,
         total=sum(counts.values()),
         ask_nps=not p.is_provider and bool(counts) and not s.reports.has_answered_nps(p.user),

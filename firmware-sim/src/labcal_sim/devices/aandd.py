@@ -70,6 +70,9 @@ class AndBalance(LineDevice):
     def _acknowledge(self) -> list[bytes]:
         return [ACK.encode("ascii") + b"\r\n"] if self._ack else []
 
+    def handle_overlong(self, now: float) -> list[bytes]:
+        return [format_info("EC", "E1")]
+
     def handle_line(self, line: bytes, now: float) -> list[bytes]:
         try:
             command = parse_command(line)

@@ -10,9 +10,24 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from labcal_shared.protocols.lines import LineSplitter
+from labcal_shared.protocols.lines import DEFAULT_MAX_LINE, LineSplitter
 
-__all__ = ["Device", "LineDevice"]
+__all__ = ["Device", "LineDevice", "count_overlong"]
+
+
+def count_overlong(run: int, data: bytes, limit: int) -> tuple[int, int]:
+    """How many lines grow beyond ``limit`` bytes in ``data`` (each counted once, when it
+    crosses the limit), given ``run`` bytes already received since the last terminator.
+    Returns that count and the new run length."""
+    crossings = 0
+    for byte in data:
+        if byte in (0x0D, 0x0A):
+            run = 0
+            continue
+        run += 1
+        if run == limit + 1:
+            crossings += 1
+    return crossings, run
 
 
 class Device(Protocol):
@@ -35,15 +50,23 @@ class LineDevice:
 
     def __init__(self) -> None:
         self._splitter = LineSplitter()
+        self._run = 0  # bytes since the last line terminator
 
     def identity(self) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def receive(self, data: bytes, now: float) -> list[bytes]:
+        overlong, self._run = count_overlong(self._run, data, DEFAULT_MAX_LINE)
         out: list[bytes] = []
+        for _ in range(overlong):
+            out.extend(self.handle_overlong(now))
         for line in self._splitter.feed(data).lines:
             out.extend(self.handle_line(line, now))
         return out
+
+    def handle_overlong(self, now: float) -> list[bytes]:
+        """Answer to a line longer than the input buffer (dropped unread). Default: nothing."""
+        return []
 
     def handle_line(self, line: bytes, now: float) -> list[bytes]:  # pragma: no cover
         raise NotImplementedError

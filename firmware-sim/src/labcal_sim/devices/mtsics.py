@@ -202,6 +202,9 @@ class MtSicsBalance(LineDevice):
         self._sir_next = None
         return [StatusReply("C", "B"), StatusReply("C", "A")]
 
+    def handle_overlong(self, now: float) -> list[bytes]:
+        return [format_reply(ErrorReply("ES"))]
+
     # -- time-driven output ---------------------------------------------------------------------
     def poll(self, now: float) -> list[bytes]:
         out: list[MtReply] = []

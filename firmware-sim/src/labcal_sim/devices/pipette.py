@@ -119,6 +119,9 @@ class SmartPipette(LineDevice):
             self.model.state.history.append(f"leak at cycle {self.model.state.total}")
 
     # -- commands -------------------------------------------------------------------------------
+    def handle_overlong(self, now: float) -> list[bytes]:
+        return [format_reply(ErrorReply("ERR", "SYNTAX", "line too long"))]
+
     def handle_line(self, line: bytes, now: float) -> list[bytes]:
         try:
             command = parse_command(line)
@@ -228,4 +231,5 @@ def _counters(model: PipetteModel) -> dict[str, str]:
 
 
 def _message(exc: ProtocolError) -> str:
-    return str(exc).replace('"', "'")[:80]
+    text = str(exc).encode("ascii", "backslashreplace").decode("ascii")
+    return "".join(c if c.isprintable() else "?" for c in text).replace('"', "'")[:80]

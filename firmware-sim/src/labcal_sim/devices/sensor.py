@@ -35,6 +35,9 @@ class EnvironmentSensor(LineDevice):
     def identity(self) -> str:
         return f"LabCal {self.model} {self.serial} (LabCal sensor protocol)"
 
+    def handle_overlong(self, now: float) -> list[bytes]:
+        return [format_reply(ErrorReply("ERR", "SYNTAX", "line too long"))]
+
     def handle_line(self, line: bytes, now: float) -> list[bytes]:
         try:
             command = parse_command(line)

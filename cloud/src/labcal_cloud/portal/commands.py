@@ -1,0 +1,81 @@
+"""``labcal-cloud portal-serve``, ``portal-admin`` (first provider admin) and ``portal-demo``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+from dataclasses import replace
+from typing import Any
+
+from fastapi import FastAPI
+
+from labcal_cloud.accounts.model import Role
+from labcal_cloud.portal.settings import PortalSettings
+from labcal_cloud.settings import Settings
+
+__all__ = ["app_from_env", "register"]
+
+
+def register(subparsers: Any) -> None:
+    serve: argparse.ArgumentParser = subparsers.add_parser("portal-serve", help="run the portal")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=serve_portal)
+    admin: argparse.ArgumentParser = subparsers.add_parser(
+        "portal-admin", help="create the provider tenant's first admin (password from "
+        "LABCAL_ADMIN_PASSWORD or a prompt)")  # fmt: skip
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", default="Provider admin")
+    admin.add_argument("--provider", default="LabCal Service")
+    admin.set_defaults(handler=create_admin)
+    demo: argparse.ArgumentParser = subparsers.add_parser(
+        "portal-demo", help="fill an empty database with demo tenants and devices"
+    )
+    demo.add_argument("--devices", type=int, default=300)
+    demo.add_argument("--password", default="demo-password-1")
+    demo.set_defaults(handler=seed)
+
+
+def _settings(settings: Settings) -> PortalSettings:
+    os.environ.setdefault("LABCAL_PORTAL_DATABASE_URL", settings.database_url)
+    return replace(PortalSettings.from_env(), database_url=settings.database_url)
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory labcal_cloud.portal.commands:app_from_env``."""
+    from labcal_cloud.portal.app import create_app
+
+    return create_app(PortalSettings.from_env())
+
+
+def serve_portal(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from labcal_cloud.portal.app import create_app
+
+    uvicorn.run(create_app(_settings(settings)), host=args.host, port=args.port)
+    return 0
+
+
+def create_admin(args: argparse.Namespace, settings: Settings) -> int:
+    from labcal_cloud.portal.app import build_services
+
+    password = os.environ.get("LABCAL_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    services = build_services(_settings(settings))
+    tenant = services.accounts.create_tenant(args.provider, "provider")
+    user = services.accounts.create_user(tenant.id, args.email, args.name, Role.PROVIDER_ADMIN,
+                                         password)  # fmt: skip
+    print(f"provider tenant {tenant.id}, admin {user.email}")
+    return 0
+
+
+def seed(args: argparse.Namespace, settings: Settings) -> int:
+    from labcal_cloud.portal.app import build_services
+    from labcal_cloud.portal.demo import seed_demo
+
+    services = build_services(_settings(settings))
+    logins = seed_demo(services, args.devices, args.password)
+    print(f"lab admin {logins.lab_admin}, planner {logins.planner}, "
+          f"provider admin {logins.provider_admin}; password {logins.password}")  # fmt: skip
+    return 0
