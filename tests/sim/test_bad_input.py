@@ -58,3 +58,26 @@ def test_overlong_counting_spans_chunks_and_terminators():
     assert count_overlong(0, b"A" * 256, 256) == (0, 256)  # exactly at the limit: fine
     assert count_overlong(256, b"A", 256) == (1, 257)  # crosses in the next chunk
     assert count_overlong(250, b"A" * 10 + b"\r\n" + b"B" * 300 + b"\n" + b"C" * 5, 256) == (2, 5)
+
+
+def test_dispense_refused_while_it_cannot_act_and_service_clears_the_error():
+    model = PipetteModel(PipetteSpec())
+    pipette = SmartPipette(model, random.Random(1))
+    pipette.fail("E07", "motor stall")
+    assert pipette.receive(b"DISPENSE\r\n", 1.0) == [
+        b'DISPENSE ERR BUSY "device error E07; service needed"\r\n'
+    ]
+    assert pipette.receive(b"SRV RESET\r\n", 2.0) == [b"SRV OK total=0 service=0\r\n"]
+    assert pipette.receive(b"DISPENSE\r\n", 3.0) == [b"DISPENSE OK cycle=1 set=1000\r\n"]
+    model.state.battery_pct = 0.0
+    assert pipette.receive(b"DISPENSE\r\n", 4.0) == [b'DISPENSE ERR BUSY "battery empty"\r\n']
+    assert model.state.total == 1  # refused cycles are not counted
+    assert pipette.receive(b"SRV\r\n", 5.0) == [b'SRV ERR ARG "use SRV RESET"\r\n']
+    assert pipette.receive(b"VOL 1 2\r\n", 5.0) == [
+        b'VOL ERR ARG "VOL takes at most one argument"\r\n'
+    ]
+    assert pipette.receive(b"VOL abc\r\n", 5.0) == [b'VOL ERR ARG "abc is not a number"\r\n']
+    assert pipette.receive(b"EVENTS x\r\n", 5.0) == [b'EVENTS ERR ARG "use EVENTS <after_seq>"\r\n']
+    assert pipette.receive(b"DISPENSE 5\r\n", 5.0) == [
+        b'DISPENSE ERR ARG "DISPENSE takes no argument"\r\n'
+    ]
