@@ -174,6 +174,15 @@ class Bookings:
         )
         return [self._booking(r) for r in rows]
 
+    def booked_device_ids(self, tenant_id: str) -> set[str]:
+        """Devices of the tenant in a confirmed booking (not offered for another one)."""
+        rows = self._db.query(
+            "SELECT bd.device_id FROM portal_booking_devices bd JOIN portal_bookings b"
+            " ON b.id = bd.booking_id WHERE b.status = 'confirmed' AND b.tenant_id = ?",
+            (tenant_id,),
+        )
+        return {r[0] for r in rows}
+
     def created_by(self, user_id: str) -> list[Booking]:
         rows = self._db.query(
             f"SELECT {_COLS} FROM portal_bookings WHERE created_by = ?", (user_id,)

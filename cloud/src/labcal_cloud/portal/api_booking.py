@@ -118,7 +118,9 @@ def bundle(p: CurrentPrincipal, s: ServicesDep, site_id: str, weeks: int = 8) ->
     s.accounts.site(p.tenant_id, site_id)
     today = s.runtime.now().date()
     lines = s.registry.overview(p.tenant_id, today, site_id)
-    return [DeviceOut.of_line(x) for x in bundle_for_site(lines, site_id, today, min(weeks, 52))]
+    booked = s.bookings.booked_device_ids(p.tenant_id)
+    due = bundle_for_site(lines, site_id, today, min(weeks, 52))
+    return [DeviceOut.of_line(x) for x in due if x.device.id not in booked]
 
 
 @router.post("/bookings", status_code=201)

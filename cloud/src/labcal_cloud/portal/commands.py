@@ -23,8 +23,10 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(handler=serve_portal)
     admin: argparse.ArgumentParser = subparsers.add_parser(
-        "portal-admin", help="create the provider tenant's first admin (password from "
-        "LABCAL_ADMIN_PASSWORD or a prompt)")  # fmt: skip
+        "portal-admin",
+        help="create the provider tenant's first admin (password from "
+        "LABCAL_ADMIN_PASSWORD or a prompt)",
+    )
     admin.add_argument("--email", required=True)
     admin.add_argument("--name", default="Provider admin")
     admin.add_argument("--provider", default="LabCal Service")
@@ -64,8 +66,9 @@ def create_admin(args: argparse.Namespace, settings: Settings) -> int:
     password = os.environ.get("LABCAL_ADMIN_PASSWORD") or getpass.getpass("Password: ")
     services = build_services(_settings(settings))
     tenant = services.accounts.create_tenant(args.provider, "provider")
-    user = services.accounts.create_user(tenant.id, args.email, args.name, Role.PROVIDER_ADMIN,
-                                         password)  # fmt: skip
+    user = services.accounts.create_user(
+        tenant.id, args.email, args.name, Role.PROVIDER_ADMIN, password
+    )
     print(f"provider tenant {tenant.id}, admin {user.email}")
     return 0
 
@@ -76,6 +79,8 @@ def seed(args: argparse.Namespace, settings: Settings) -> int:
 
     services = build_services(_settings(settings))
     logins = seed_demo(services, args.devices, args.password)
-    print(f"lab admin {logins.lab_admin}, planner {logins.planner}, "
-          f"provider admin {logins.provider_admin}; password {logins.password}")  # fmt: skip
+    print(
+        f"lab admin {logins.lab_admin}, planner {logins.planner}, "
+        f"provider admin {logins.provider_admin}; password {logins.password}"
+    )
     return 0

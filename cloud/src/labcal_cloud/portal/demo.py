@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from labcal_cloud.accounts.model import Role
 from labcal_cloud.portal.services import Services
-from labcal_cloud.registry.store import due_date_of
+from labcal_cloud.registry.store import OrderItem, due_date_of
 
 __all__ = ["DemoLogins", "seed_demo"]
 
@@ -86,6 +86,13 @@ def seed_demo(s: Services, devices: int, password: str, seed: int = 7) -> DemoLo
         " due_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
+    sold = s.registry.create_order(
+        "DEMO-2026-001",
+        [OrderItem("Acme", "P200", f"P200-{700000 + i}", 200.0) for i in range(40)],
+    )
+    for i, device in enumerate(sold[:26]):
+        assert device.claim_code is not None
+        s.registry.claim(lab.id, device.claim_code, sites[i % len(sites)].id)
     weeks = [today - timedelta(days=today.weekday() + 7 * k) for k in range(12, 0, -1)]
     for row in rows[:20]:
         for week in weeks:

@@ -91,9 +91,13 @@ def overview(
 ) -> Response:
     wanted = DueState(state) if state in set(DueState) else None
     lines, counts = s.registry.overview_page(
-        p.tenant_id, s.runtime.now().date(), site_id or None, wanted, PAGE_SIZE,
+        p.tenant_id,
+        s.runtime.now().date(),
+        site_id or None,
+        wanted,
+        PAGE_SIZE,
         (max(page, 1) - 1) * PAGE_SIZE,
-    )  # fmt: skip
+    )
     shown = counts.get(wanted, 0) if wanted else sum(counts.values())
     pages = max(1, -(-shown // PAGE_SIZE))
     page = min(max(page, 1), pages)

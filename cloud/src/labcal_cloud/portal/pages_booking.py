@@ -33,7 +33,14 @@ def _form(
 ) -> Response:
     site = s.accounts.site(p.tenant_id, site_id)
     today = s.runtime.now().date()
-    lines = bundle_for_site(s.registry.overview(p.tenant_id, today, site.id), site.id, today, WEEKS)
+    booked = s.bookings.booked_device_ids(p.tenant_id)
+    lines = [
+        x
+        for x in bundle_for_site(
+            s.registry.overview(p.tenant_id, today, site.id), site.id, today, WEEKS
+        )
+        if x.device.id not in booked
+    ]
     extra = [
         x
         for x in s.registry.overview(p.tenant_id, today, site.id)

@@ -65,6 +65,11 @@ def line_chart(
                 f'<text x="{x(i):.1f}" y="{H - 8}" font-size="10" text-anchor="middle">'
                 f"{escape(label)}</text>"
             )
+    for tick in sorted({round(lo, 2), 0.0, round(hi, 2)}):
+        parts.append(
+            f'<text x="{PAD - 4}" y="{y(tick) + 3:.1f}" font-size="9" text-anchor="end">'
+            f"{tick:g}</text>"
+        )
     parts.append(f'<text x="4" y="{PAD - 12}" font-size="10">{escape(unit)}</text>')
     legend_x = PAD
     for name, _, colour in series:
@@ -91,7 +96,7 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], unit: 
             f' height="{h:.1f}" fill="#0b5cad"><title>{escape(label)}: {v:g}'
             f"{escape(unit)}</title></rect>"
         )
-        if n <= 12 or i % max(1, n // 8) == 0:
+        if n <= 6 or i % max(2, n // 6) == 0:
             parts.append(
                 f'<text x="{PAD + (i + 0.5) * bw:.1f}" y="{H - 8}" font-size="10"'
                 f' text-anchor="middle">{escape(label)}</text>'
