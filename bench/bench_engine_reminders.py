@@ -84,9 +84,11 @@ def one_run(admin_url: str, steps: int, workers: int, port: int) -> float:
 
         def work(worker: str) -> None:
             s = PostgresReminderStore(url)
-            senders: dict[str, Sender] = {"email": EmailSender("127.0.0.1", port, "b@x.test", _now)}
+            email = EmailSender("127.0.0.1", port, "b@x.test", _now)
+            senders: dict[str, Sender] = {"email": email}
             while run_pass(s, senders, worker=worker, now=_now, batch=50).claimed:
                 pass
+            email.close()
             s.close()
 
         threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(workers)]

@@ -123,7 +123,8 @@ def test_temporary_refusal_is_retried_and_logged(
         ]
     )
     clock = Clock(T0)
-    senders: dict[str, Sender] = {"email": EmailSender("127.0.0.1", port, "lc@x.test", clock)}
+    email = EmailSender("127.0.0.1", port, "lc@x.test", clock)
+    senders: dict[str, Sender] = {"email": email}
     first = run_pass(store, senders, worker="w1", now=clock)
     assert (first.claimed, first.sent, first.retried, first.failed) == (2, 0, 1, 1)
     again = run_pass(store, senders, worker="w1", now=clock)
@@ -131,6 +132,7 @@ def test_temporary_refusal_is_retried_and_logged(
     clock.at = T0 + timedelta(minutes=2)
     second = run_pass(store, senders, worker="w1", now=clock)
     assert (second.claimed, second.sent) == (1, 1)
+    email.close()
     assert recorder.ids() == ["<reminder-1@labcal>"]
     log = rows(db, "SELECT step_id, attempt, outcome FROM reminder_delivery ORDER BY id")
     assert log == [(1, 1, "retry"), (2, 1, "failed"), (1, 2, "sent")]

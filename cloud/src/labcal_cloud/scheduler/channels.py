@@ -3,6 +3,7 @@ and the portal inbox."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -25,13 +26,22 @@ def message_id(step: ClaimedStep) -> str:
 
 
 class EmailSender:
+    """E-mail over SMTP; the connection is kept open between messages (reopened on failure)."""
+
     def __init__(
         self, host: str, port: int, sender: str, now: Callable[[], datetime], timeout: float = 10
     ) -> None:
         self._host, self._port, self._sender = host, port, sender
         self._now, self._timeout = now, timeout
+        self._smtp: smtplib.SMTP | None = None
 
-    def send(self, step: ClaimedStep) -> None:
+    def close(self) -> None:
+        if self._smtp is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self._smtp.quit()
+            self._smtp = None
+
+    def _message(self, step: ClaimedStep) -> EmailMessage:
         msg = EmailMessage()
         msg["From"] = self._sender
         msg["To"] = step.address
@@ -42,16 +52,27 @@ class EmailSender:
         if step.variant:
             msg["X-LabCal-Variant"] = step.variant
         msg.set_content(step.body)
-        try:
-            with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
-                smtp.send_message(msg)
-        except smtplib.SMTPResponseException as exc:
-            text = f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"
-            raise DeliveryError(text, permanent=500 <= exc.smtp_code < 600) from exc
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise DeliveryError(f"recipient refused: {exc.recipients}", permanent=True) from exc
-        except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"SMTP {self._host}:{self._port}: {exc}") from exc
+        return msg
+
+    def send(self, step: ClaimedStep) -> None:
+        msg = self._message(step)
+        for fresh in (False, True):
+            try:
+                if self._smtp is None or fresh:
+                    self.close()
+                    self._smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
+                self._smtp.send_message(msg)
+                return
+            except smtplib.SMTPResponseException as exc:
+                text = f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"
+                raise DeliveryError(text, permanent=500 <= exc.smtp_code < 600) from exc
+            except smtplib.SMTPRecipientsRefused as exc:
+                raise DeliveryError(f"recipient refused: {exc.recipients}", permanent=True) from exc
+            except (OSError, smtplib.SMTPException) as exc:
+                self._smtp = None
+                if fresh:
+                    raise DeliveryError(f"SMTP {self._host}:{self._port}: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 class GatewaySender:

@@ -56,8 +56,9 @@ def run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         print("scheduler: set LABCAL_GATEWAY_KEY (≥ 16 bytes) to sign gateway requests")
         return 2
     store = PostgresReminderStore(url)
+    email = EmailSender(args.smtp_host, args.smtp_port, args.mail_from, _now)
     senders: dict[str, Sender] = {
-        "email": EmailSender(args.smtp_host, args.smtp_port, args.mail_from, _now),
+        "email": email,
         "inbox": InboxSender(store, _now),
     }
     if args.sms_gateway:
@@ -78,6 +79,7 @@ def run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        email.close()
         store.close()
         hooks.close()
     print(f"scheduler {args.worker}: {total} sent")
