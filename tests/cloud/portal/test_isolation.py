@@ -31,6 +31,18 @@ def _tenant_a_objects(world: World) -> dict[str, str]:
         "week_start": "2026-03-02",
         "user_id": world.a.user.id,
     }
+    client.post(
+        "/api/v1/technicians",
+        headers=api_token(world, world.provider_admin),
+        json={"name": "T", "weekdays": [0, 1, 2, 3, 4], "daily_slots": 5},
+    )
+    booking = client.post(
+        "/api/v1/bookings",
+        headers=a,
+        json={"site_id": world.a.site.id, "day": "2026-03-04", "device_ids": [device.json()["id"]]},
+    )
+    assert booking.status_code == 201, booking.text
+    objects["booking_id"] = booking.json()["id"]
     calibration = record_calibration(world, device.json()["id"], "A-1")
     objects["calibration_id"] = calibration["id"]
     objects["code"] = calibration["verify_url"].rsplit("/", 1)[1]
@@ -55,19 +67,27 @@ def _check_isolation(world: World) -> int:
             if "public" in operation.get("tags", []):
                 public.add(f"{method.upper()} {template}")
                 continue
-            r = client.request(
-                method, path, headers=b, json={"site_id": world.b.site.id, "cycles": 1}
-            )
+            body = {"site_id": world.b.site.id, "cycles": 1, "day": "2026-03-05"}
+            r = client.request(method, path, headers=b, json=body)
             assert r.status_code in (403, 404, 422), f"{method} {path}: {r.status_code} {r.text}"
             assert objects["device_id"] not in r.text or r.status_code == 422
             checked += 1
     # public routes are reached by an unguessable code only, and are exactly these
     assert public == {"GET /api/v1/verify/{code}"}
     # the list endpoints answer B with B's data only
-    for path in ("/api/v1/devices", "/api/v1/sites", "/api/v1/users"):
+    lists = (
+        "/api/v1/devices",
+        "/api/v1/sites",
+        "/api/v1/users",
+        "/api/v1/bookings",
+        "/api/v1/reports/compliance",
+        f"/api/v1/bundles?site_id={world.b.site.id}",
+    )
+    for path in lists:
         r = client.get(path, headers=b)
         assert r.status_code == 200
         assert objects["device_id"] not in r.text
+        assert objects["booking_id"] not in r.text
         assert world.a.site.id not in r.text
         assert world.a.user.id not in r.text
     # and A still sees its device (the probe changed nothing)
@@ -79,8 +99,8 @@ def _check_isolation(world: World) -> int:
 
 
 def test_every_tenant_scoped_route_refuses_other_tenant_sqlite(world: World) -> None:
-    assert _check_isolation(world) >= 3
+    assert _check_isolation(world) == 10
 
 
 def test_every_tenant_scoped_route_refuses_other_tenant_postgresql(pg_world: World) -> None:
-    assert _check_isolation(pg_world) >= 3
+    assert _check_isolation(pg_world) == 10
