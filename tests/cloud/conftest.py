@@ -90,8 +90,8 @@ class Messages:
             UsageReport(cycles_total=cycles, cycles_since_service=cycles % 1000), device=PIPETTE
         )
 
-    def event(self) -> Envelope:
-        return self.envelope(DeviceEvent(event="drop", detail="free fall"), device=PIPETTE)
+    def event(self, detail: str = "free fall") -> Envelope:
+        return self.envelope(DeviceEvent(event="drop", detail=detail), device=PIPETTE)
 
     def status(self) -> Envelope:
         return self.envelope(StationStatus(state="online"), device=None)

@@ -123,3 +123,22 @@ def test_row_types_match_the_tables(store):
     assert columns(MessageRow)[0] == "message_id"
     assert columns(ReadingRow)[:2] == ("message_id", "idx")
     assert store.count("messages") == 0
+
+
+def test_a_message_the_database_cannot_hold_is_quarantined_alone(
+    store, store_url, messages, publisher, start_worker, wait
+):
+    worker = start_worker()
+    nul = messages.event(detail="bad\u0000byte")
+    good = [messages.reading(1.0), messages.reading(2.0)]
+    publisher.publish([messages.wire(good[0]), messages.wire(nul), messages.wire(good[1])])
+    wait(lambda: worker.metrics.get("received") == 3, what="all received")
+    if store_url.startswith("postgresql"):  # PostgreSQL text cannot hold NUL; SQLite can
+        wait(lambda: store.count("quarantine", messages.tenant) == 1, what="quarantined")
+        (row,) = store.quarantine(messages.tenant)
+        assert row["reason"].startswith("storage:")
+        assert bytes(row["payload"]) == messages.wire(nul)[1]
+        wait(lambda: store.count("messages", messages.tenant) == 2, what="the others stored")
+    else:
+        wait(lambda: store.count("messages", messages.tenant) == 3, what="all stored")
+    assert store.count("readings", messages.tenant) == 2

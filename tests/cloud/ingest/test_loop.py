@@ -112,6 +112,7 @@ def test_a_message_the_database_refuses_is_quarantined_alone(msgs):
     assert len(quarantined) == 1
     assert quarantined[0].reason.startswith("storage: value out of range")
     assert quarantined[0].payload == items[1].payload
+    assert (quarantined[0].tenant, quarantined[0].station) == (msgs.tenant, msgs.station)
 
 
 def test_a_failing_listener_never_blocks_ingest(msgs):

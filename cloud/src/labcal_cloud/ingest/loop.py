@@ -122,7 +122,12 @@ class IngestLoop:
             except StorageUnavailableError:
                 raise
             except StorageError as exc:
-                reason = Quarantined(f"storage: {exc}".replace("\n", " ")[:1000])
+                who = batch.messages[0] if batch.messages else None
+                reason = Quarantined(
+                    f"storage: {exc}".replace("\n", " ")[:1000],
+                    who.tenant if who else None,
+                    who.station if who else None,
+                )
                 batch = Batch(quarantine=[quarantine_row(item, reason)])
                 result = self._store.write_batch(batch)
             in_batch += dups
