@@ -54,6 +54,7 @@ def serving(
     finally:
         close_port(port)
         server.stop()
+    assert server.errors == [], server.errors  # no device raised inside the serve loop
 
 
 def ask(port: serial.Serial, command: bytes, lines: int = 1) -> list[bytes]:

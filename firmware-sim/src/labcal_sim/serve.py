@@ -10,6 +10,7 @@ call into a device happens under it. Time comes from the injected clock: with a
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import select
 import threading
@@ -21,6 +22,8 @@ from labcal_sim.ports import Clock, RandomSource
 from labcal_sim.transport.endpoint import Endpoint
 
 __all__ = ["DeviceServer"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -53,6 +56,8 @@ class DeviceServer:
         self._stop = threading.Event()
         self._wake_r, self._wake_w = _pipe()
         self._thread: threading.Thread | None = None
+        #: Unexpected errors caught by the supervisor loop (tests assert it stays empty).
+        self.errors: list[str] = []
 
     @property
     def address(self) -> str:
@@ -111,14 +116,23 @@ class DeviceServer:
 
     # -- loop -----------------------------------------------------------------------------------
     def run(self) -> None:
+        """Serve until :meth:`stop`. This is the supervisor loop: an unexpected error in a
+        device is logged and recorded in :attr:`errors`, and serving goes on."""
         while not self._stop.is_set():
             with self._lock:
                 fds = [*self.endpoint.fds(), self._wake_r]
-            readable, _, _ = select.select(fds, [], [], self._tick)
+            try:
+                readable, _, _ = select.select(fds, [], [], self._tick)
+            except (OSError, ValueError):  # an fd was closed by unplug() meanwhile: retry
+                continue
             if self._wake_r in readable:
                 with contextlib.suppress(OSError):
                     os.read(self._wake_r, 4096)
-            self.step()
+            try:
+                self.step()
+            except Exception as exc:  # supervisor: one device bug must not kill the port
+                _log.exception("simulated %s failed", self.device.kind)
+                self.errors.append(f"{type(exc).__name__}: {exc}")
 
     def step(self) -> None:
         """One round: read input, run the device, send what is due."""
