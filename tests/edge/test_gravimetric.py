@@ -40,7 +40,9 @@ def stored(tmp_path: Path) -> list:  # type: ignore[type-arg]
         box.close()
 
 
-def run_cli(tmp_path: Path, tenant: str, mqtt_url: str, script: str, *extra: str):  # type: ignore[no-untyped-def]
+def run_cli(  # type: ignore[no-untyped-def]
+    tmp_path: Path, tenant: str, config_extra: str, script: str, *extra: str
+):
     with sim_station(STATION, tmp_path / "dev") as station:
         config = agent_toml(
             tmp_path,
@@ -50,6 +52,7 @@ def run_cli(tmp_path: Path, tenant: str, mqtt_url: str, script: str, *extra: str
             balance=server(station, "balance").address,
             pipettes=(server(station, "pipette").address,),
             sensor=server(station, "sensor").address,
+            extra=config_extra,
         )
         path = tmp_path / "script.toml"
         path.write_text(script)
@@ -102,3 +105,22 @@ def test_quick_check_is_marked_and_uses_four_replicates(
     assert [len(tv.masses_mg) for tv in runs[0].test_volumes] == [4, 4]
     assert "Quick check" in capsys.readouterr().out
     assert code in (0, 1)
+
+
+@pytest.mark.slow
+def test_outlier_is_repeated_only_when_the_operator_confirms(
+    tmp_path: Path, tenant_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the pipette delivers +1.5 %: with a 1 % outlier limit every replicate is flagged;
+    # the operator repeats the first one, then keeps the rest
+    script = (
+        'operator = "O"\ndeliver = "pipette"\nvolumes_ul = [1000]\nreplicates = 3\n'
+        "repeat_outlier = [true, false]\n"
+    )
+    _, truth = run_cli(tmp_path, tenant_id, "[gravimetric]\noutlier_limit_pct = 1.0\n", script)
+    out = capsys.readouterr().out
+    runs = [m.payload for m in stored(tmp_path) if isinstance(m.payload, GravimetricRun)]
+    assert len(runs[0].test_volumes[0].masses_mg) == 3
+    assert len(truth) == 4  # one replicate delivered twice
+    assert out.count("Repeat this replicate?: yes") == 1
+    assert out.count("Repeat this replicate?: no") == 3

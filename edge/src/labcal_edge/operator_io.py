@@ -72,6 +72,9 @@ class TerminalOperator:
         return default
 
 
+_LIST_SETTINGS = frozenset({"volumes_ul"})
+
+
 class ScriptedOperator:
     """Answers from a script; what it says goes to ``out`` (progress is still visible)."""
 
@@ -82,15 +85,24 @@ class ScriptedOperator:
     def say(self, text: str) -> None:
         print(text, file=self._out, flush=True)
 
-    def ask(self, key: str, prompt: str, default: str | None = None) -> str:
+    def _answer(self, key: str, default: Any) -> Any:
+        """The script's answer; a list is answered in turn (its last item then sticks)."""
         value = self.script.get(key, default)
+        if isinstance(value, list) and key not in _LIST_SETTINGS:
+            if not value:
+                return default
+            return value.pop(0) if len(value) > 1 else value[0]
+        return value
+
+    def ask(self, key: str, prompt: str, default: str | None = None) -> str:
+        value = self._answer(key, default)
         if value is None:
             raise RunAbortedError(f"script has no answer for {key!r} ({prompt})")
         self.say(f"{prompt}: {value}")
         return str(value)
 
     def confirm(self, key: str, prompt: str, default: bool = False) -> bool:
-        value = bool(self.script.get(key, default))
+        value = bool(self._answer(key, default))
         self.say(f"{prompt}: {'yes' if value else 'no'}")
         return value
 
