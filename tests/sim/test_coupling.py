@@ -74,6 +74,9 @@ def test_gravimetric_run_reproduces_the_pipette_error():
             conditions.humidity_pct,
             conditions.air_temp_c,
         )
+        (m28,) = ask(balance, b"M28\r\n")  # the balance's sensor sees the same room
+        room = station.bench.environment.conditions(clock.now())
+        assert m28 == f"M28 A 1 {room.air_temp_c:.1f}\r\n".encode()
         with balance_server.lock:
             station.bench.balance.place(20_000.0, clock.now())  # weighing vessel …
             station.bench.balance.add_liquid(5_000.0, clock.now())  # … with some water

@@ -47,7 +47,13 @@ def make_endpoint(transport: str, link: Path | None = None) -> Endpoint:
     return TcpEndpoint(host, int(port))
 
 
-def build_balance(config: BalanceConfig, rng: random.Random, now: float) -> Device:
+def build_balance(
+    config: BalanceConfig,
+    rng: random.Random,
+    now: float,
+    environment: EnvironmentModel | None = None,
+) -> Device:
+    """The balance device of ``config``; its ``M28`` temperature follows ``environment``."""
     spec = BalanceSpec.for_class(
         config.readability,
         serial=config.serial,
@@ -65,7 +71,8 @@ def build_balance(config: BalanceConfig, rng: random.Random, now: float) -> Devi
         return SbiBalance(model, rng, id_codes=config.id_codes)
     if config.protocol == "and":
         return AndBalance(model, rng)
-    return MtSicsBalance(model, rng)
+    room = environment or EnvironmentModel()
+    return MtSicsBalance(model, rng, temperature=lambda t: room.conditions(t).air_temp_c)
 
 
 def build_pipette(
@@ -123,7 +130,9 @@ def build_station(config: StationConfig, clock: Clock) -> Station:
 
     sink: DispenseSink | None = None
     if config.balance is not None:
-        balance = build_balance(config.balance, random.Random(master.random()), clock.now())
+        balance = build_balance(
+            config.balance, random.Random(master.random()), clock.now(), environment
+        )
         assert isinstance(balance, MtSicsBalance | SbiBalance | AndBalance)
         station.bench = Bench(balance.model, environment)
         sink = station.bench.receive
