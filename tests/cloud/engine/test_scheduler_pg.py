@@ -190,3 +190,40 @@ def test_unknown_channel_fails_for_good(db: str, store: PostgresReminderStore) -
     result = run_pass(store, {}, worker="w1", now=Clock(T0))
     assert result.failed == 1
     assert rows(db, "SELECT status FROM reminder_step") == [("failed",)]
+
+
+def test_booking_control_stops_and_resumes_ahead_steps(
+    db: str, store: PostgresReminderStore
+) -> None:
+    from labcal_cloud.booking.ports import ReminderControl
+    from labcal_cloud.scheduler.reminder_control import PostgresReminderControl
+
+    store.enqueue([step(3, send_at=T0 - timedelta(days=1)), step(3, send_at=T0)])
+    store.enqueue(
+        [
+            NewStep(
+                "t1",
+                "due",
+                "dev-3",
+                "follow_up",
+                "user-3",
+                "email",
+                "a@x",
+                "s",
+                "b",
+                T0 + timedelta(days=10),
+            )
+        ]
+    )
+    clock = Clock(T0)
+    control: ReminderControl = PostgresReminderControl(store, clock)
+    control.stop("t1", ["dev-3"], "booking 17")
+    assert rows(db, "SELECT DISTINCT status, cancel_reason FROM reminder_step") == [
+        ("cancelled", "booked: booking 17")
+    ]
+    assert rows(db, "SELECT count(*) FROM reminder_conversion") == [(1,)]
+    control.resume("t1", ["dev-3"])
+    assert rows(db, "SELECT step, status FROM reminder_step ORDER BY id") == [
+        ("initial", "cancelled"),
+        ("follow_up", "pending"),
+    ]

@@ -128,22 +128,44 @@ class PostgresReminderStore:
             return cur.rowcount
 
     def record_booking(
-        self, tenant: str, subject_key: str, step_id: int | None, at: datetime
+        self,
+        tenant: str,
+        subject_key: str,
+        step_id: int | None,
+        at: datetime,
+        reason: str = "booked",
     ) -> None:
-        """A booking (through a reminder's link when ``step_id`` is given): conversion + stop."""
+        """A booking (through a reminder's link when ``step_id`` is given): conversion + stop.
+        The conversion is credited to the variant of that step, else of the last step sent."""
         with self._conn.transaction():
             self._conn.execute(
                 """INSERT INTO reminder_conversion
-                   (tenant, subject_key, step_id, variant, booked_at) VALUES (%s, %s, %s,
-                           COALESCE((SELECT variant FROM reminder_step WHERE id = %s), ''), %s)
+                   (tenant, subject_key, step_id, variant, booked_at)
+                   VALUES (%s, %s, %s, COALESCE(
+                       (SELECT variant FROM reminder_step WHERE id = %s),
+                       (SELECT variant FROM reminder_step
+                        WHERE tenant = %s AND subject_key = %s AND status = 'sent'
+                        ORDER BY sent_at DESC LIMIT 1),
+                       ''), %s)
                    ON CONFLICT DO NOTHING""",
-                (tenant, subject_key, step_id, step_id, at),
+                (tenant, subject_key, step_id, step_id, tenant, subject_key, at),
             )
             self._conn.execute(
-                "UPDATE reminder_step SET status = 'cancelled', cancel_reason = 'booked' "
+                "UPDATE reminder_step SET status = 'cancelled', cancel_reason = %s "
                 "WHERE tenant = %s AND subject_key = %s AND status = 'pending'",
-                (tenant, subject_key),
+                (reason, tenant, subject_key),
             )
+
+    def resume_subject(self, tenant: str, subject_key: str, now: datetime) -> int:
+        """The booking was cancelled: steps stopped by it and still ahead are pending again."""
+        with self._conn.transaction(), self._conn.cursor() as cur:
+            cur.execute(
+                "UPDATE reminder_step SET status = 'pending', cancel_reason = NULL "
+                "WHERE tenant = %s AND subject_key = %s AND status = 'cancelled' "
+                "AND cancel_reason LIKE 'booked%%' AND send_at >= %s",
+                (tenant, subject_key, now),
+            )
+            return cur.rowcount
 
     def write_inbox(self, step: ClaimedStep, now: datetime) -> None:
         with self._conn.transaction():
