@@ -127,3 +127,20 @@ def test_scripted_pipette_events_and_a_preloaded_vessel(tmp_path):
 def test_bad_scripted_events_are_refused(events, message):
     with pytest.raises(ConfigError, match=message):
         parse_station_config(f"[[pipettes]]\nevents = {events}\n")
+
+
+def test_a_station_that_cannot_open_a_port_closes_the_others(tmp_path):
+    import socket
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    text = f'link_dir = "{tmp_path}"\n[balance]\n[sensor]\ntransport = "tcp:127.0.0.1:{port}"\n'
+    try:
+        with pytest.raises(OSError, match="in use"):
+            build_station(parse_station_config(text), ManualClock())
+    finally:
+        busy.close()
+    # the balance's pty had been opened with its symlink; closing it removed the link again
+    assert list(tmp_path.iterdir()) == []

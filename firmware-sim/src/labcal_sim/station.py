@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,11 +129,25 @@ def build_station(config: StationConfig, clock: Clock) -> Station:
             )
         )
 
+    try:
+        _populate(station, config, environment, master, serve, clock.now())
+    except BaseException:
+        station.stop()  # close the ports already opened (e.g. a TCP port was in use)
+        raise
+    return station
+
+
+def _populate(
+    station: Station,
+    config: StationConfig,
+    environment: EnvironmentModel,
+    master: random.Random,
+    serve: Callable[[Device, str, random.Random, str, FaultSwitches], None],
+    now: float,
+) -> None:
     sink: DispenseSink | None = None
     if config.balance is not None:
-        balance = build_balance(
-            config.balance, random.Random(master.random()), clock.now(), environment
-        )
+        balance = build_balance(config.balance, random.Random(master.random()), now, environment)
         assert isinstance(balance, MtSicsBalance | SbiBalance | AndBalance)
         station.bench = Bench(balance.model, environment)
         sink = station.bench.receive
@@ -174,4 +189,3 @@ def build_station(config: StationConfig, clock: Clock) -> Station:
             f"scanner-{config.scanner.serial}",
             config.scanner.faults,
         )
-    return station
