@@ -67,12 +67,7 @@ class ReminderStore(Protocol):
     def cancel_subject(self, tenant: str, subject_key: str, reason: str) -> int: ...
 
     def record_booking(
-        self,
-        tenant: str,
-        subject_key: str,
-        step_id: int | None,
-        at: datetime,
-        reason: str = "booked",
+        self, tenant: str, subject_key: str, step_id: int | None, at: datetime
     ) -> None: ...
 
     def write_inbox(self, step: ClaimedStep, now: datetime) -> None: ...
