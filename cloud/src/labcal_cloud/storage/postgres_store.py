@@ -41,12 +41,43 @@ _CHILDREN: tuple[tuple[str, type[tuple[object, ...]]], ...] = (
 )
 
 
+# PostgreSQL types of each row type's columns, for binary COPY (3-4x faster than text COPY).
+# JSON columns are staged as text and cast in the merge. A drift from the migrations fails loudly.
+_JSON_COLUMNS = frozenset({"payload_json"})
+_TYPES: dict[str, list[str]] = {
+    "messages": [
+        "uuid", "text", "text", "int8", "text", "text", "text", "text", "text", "text",
+        "timestamptz", "timestamptz", "text", "timestamptz", "text",
+    ],
+    "readings": [
+        "uuid", "int4", "text", "text", "text", "timestamptz", "float8", "text", "bool", "text",
+        "uuid",
+    ],
+    "usage_reports": [
+        "uuid", "text", "text", "text", "text", "text", "timestamptz", "int8", "int8", "text",
+        "float8",
+    ],
+    "runs": [
+        "uuid", "text", "text", "uuid", "text", "text", "text", "text", "text", "text", "float8",
+        "timestamptz", "timestamptz", "text",
+    ],
+    "device_events": ["uuid", "text", "text", "text", "timestamptz", "text", "text", "text"],
+}  # fmt: skip
+
+
 def _stage_sql() -> list[str]:
-    tables = ["messages", *(t for t, _ in _CHILDREN)]
-    return [
-        f"CREATE TEMP TABLE IF NOT EXISTS stage_{t} (LIKE {t}) ON COMMIT DELETE ROWS"
-        for t in tables
-    ]
+    out = []
+    for t in ("messages", *(t for t, _ in _CHILDREN)):
+        out.append(f"CREATE TEMP TABLE IF NOT EXISTS stage_{t} (LIKE {t}) ON COMMIT DELETE ROWS")
+        if t in ("messages", "runs"):
+            out.append(f"ALTER TABLE stage_{t} ALTER COLUMN payload_json TYPE text")
+    return out
+
+
+def _select_list(row_type: type[tuple[object, ...]], prefix: str = "") -> str:
+    return ", ".join(
+        f"{prefix}{c}::jsonb" if c in _JSON_COLUMNS else f"{prefix}{c}" for c in columns(row_type)
+    )
 
 
 @functools.cache
@@ -54,14 +85,15 @@ def _merge_sql(tables: tuple[str, ...]) -> str:
     """Insert the staged messages that are new, and the staged rows of ``tables`` for them."""
     mcols = ", ".join(columns(MessageRow))
     parts = [
-        f"new AS (INSERT INTO messages ({mcols}) SELECT {mcols} FROM stage_messages "
+        f"new AS (INSERT INTO messages ({mcols}) SELECT {_select_list(MessageRow)} "
+        "FROM stage_messages "
         "ON CONFLICT DO NOTHING RETURNING message_id)"
     ]
     for table, row_type in _CHILDREN:
         if table not in tables:
             continue
         cols = ", ".join(columns(row_type))
-        scols = ", ".join(f"s.{c}" for c in columns(row_type))
+        scols = _select_list(row_type, "s.")
         parts.append(
             f"ins_{table} AS (INSERT INTO {table} ({cols}) SELECT {scols} FROM stage_{table} s "
             "JOIN new USING (message_id))"
@@ -158,9 +190,9 @@ class PostgresStore:
                 )
                 stored = 0
                 if batch.messages:
-                    _copy(cur, "stage_messages", MessageRow, batch.messages)
+                    _copy(cur, "messages", MessageRow, batch.messages)
                     for table, row_type, rows in children:
-                        _copy(cur, f"stage_{table}", row_type, rows)
+                        _copy(cur, table, row_type, rows)
                     merge = _merge_sql(tuple(t for t, _, rows in children if rows))
                     row = cur.execute(merge.encode()).fetchone()
                     stored = int(row[0]) if row else 0
@@ -285,6 +317,8 @@ def _copy(
     rows = list(rows)
     if not rows:
         return
-    with cur.copy(f"COPY {table} ({', '.join(columns(row_type))}) FROM STDIN".encode()) as copy:
+    cols = ", ".join(columns(row_type))
+    with cur.copy(f"COPY stage_{table} ({cols}) FROM STDIN (FORMAT BINARY)".encode()) as copy:
+        copy.set_types(_TYPES[table])
         for row in rows:
             copy.write_row(row)
