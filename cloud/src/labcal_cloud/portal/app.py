@@ -1,12 +1,18 @@
 """Composition root of the portal process: ``create_app(settings)`` builds the FastAPI app.
 
-Other routers (for example the ingest's read API) are included with ``extra_routers``; they can
-use ``request.app.state.services`` and the dependencies in ``labcal_cloud.portal.auth``.
+Other routers are included with ``extra_routers`` and find what they need on ``app.state``
+(``extra_state``); the ingest's read API, for example::
+
+    store = open_store(settings.database_url)
+    app = create_app(settings, extra_routers=[readapi.router.router],
+                     extra_state={"labcal_store": store})
+
+Portal routes use ``request.app.state.services`` and the dependencies in ``portal.auth``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -94,6 +100,7 @@ def create_app(
     *,
     services: Services | None = None,
     extra_routers: Sequence[APIRouter] = (),
+    extra_state: Mapping[str, object] | None = None,
 ) -> FastAPI:
     services = services or build_services(settings)
     app = FastAPI(
@@ -104,6 +111,8 @@ def create_app(
         "(unsafe methods then need the `X-CSRF-Token` header).",
     )
     app.state.services = services
+    for name, value in (extra_state or {}).items():
+        setattr(app.state, name, value)  # e.g. labcal_store for the read API's dependencies
     routers = (
         api_accounts.router,
         api_devices.router,

@@ -18,7 +18,9 @@ __all__ = ["app_from_env", "register"]
 
 
 def register(subparsers: Any) -> None:
-    serve: argparse.ArgumentParser = subparsers.add_parser("portal-serve", help="run the portal")
+    serve: argparse.ArgumentParser = subparsers.add_parser(
+        "portal-serve", help="run the portal, its API (/api/v1) and the read API (/v1)"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(handler=serve_portal)
@@ -55,8 +57,16 @@ def serve_portal(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from labcal_cloud.portal.app import create_app
+    from labcal_cloud.readapi.router import router as read_router
+    from labcal_cloud.storage.factory import open_store
 
-    uvicorn.run(create_app(_settings(settings)), host=args.host, port=args.port)
+    portal = _settings(settings)
+    store = open_store(portal.database_url)
+    try:
+        app = create_app(portal, extra_routers=[read_router], extra_state={"labcal_store": store})
+        uvicorn.run(app, host=args.host, port=args.port)
+    finally:
+        store.close()
     return 0
 
 
