@@ -7,6 +7,7 @@ can act on: bad topic, unknown station, station of another tenant, invalid envel
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -74,10 +75,14 @@ class Quarantined:
 Verdict = Accepted | Quarantined
 
 
+_parse_topic_cached = functools.lru_cache(maxsize=65_536)(parse_topic)
+"""Topics repeat (one per station and kind): parse each once. Errors are not cached."""
+
+
 def judge(msg: Incoming, tenant_of: StationLookup) -> Verdict:
     """Check topic, station registration, tenant and envelope; never raises for bad input."""
     try:
-        topic = parse_topic(msg.topic)
+        topic = _parse_topic_cached(msg.topic)
     except TopicError as exc:
         return Quarantined(f"topic: {exc}")
     registered = tenant_of(topic.station)
