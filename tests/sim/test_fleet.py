@@ -66,6 +66,7 @@ def test_truth_episodes_agree_with_the_recorded_errors(fleet):
     assert fleet.truth, "a 500-day fleet of 60 pipettes has pipettes leaving tolerance"
     pipettes = {p.serial: p for p in fleet.pipettes}
     usage = {(r.serial, r.date): r for r in fleet.usage}
+    services = {(e.serial, e.date) for e in fleet.events if e.kind == "service"}
     checked = 0
     for episode in fleet.truth:
         p = pipettes[episode.serial]
@@ -73,6 +74,11 @@ def test_truth_episodes_agree_with_the_recorded_errors(fleet):
         assert episode.cause in ("wear", "leak", "drop")
         if episode.back_on is not None:
             assert episode.back_on > episode.left_on
+        assert (episode.back_on is None) == (episode.ended_by is None)
+        if episode.ended_by == "service":
+            assert (episode.serial, episode.back_on) in services
+        else:
+            assert episode.ended_by in (None, "recovered")
         row = usage.get((episode.serial, episode.left_on))
         if row is None:
             continue  # left tolerance on a day without use (only at day 0)
@@ -88,6 +94,7 @@ def test_causes_include_wear_leaks_and_drops():
     result = simulate_fleet(FleetSpec(pipettes=300, days=730), seed=1)
     causes = {t.cause for t in result.truth}
     assert causes == {"wear", "leak", "drop"}
+    assert {t.ended_by for t in result.truth} == {"service", "recovered", None}
     assert {e.kind for e in result.events} == {"service", "leak", "drop"}
 
 

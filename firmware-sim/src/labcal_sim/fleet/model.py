@@ -14,7 +14,8 @@ vectors), with the wear formulas of :mod:`labcal_sim.physics.pipette`:
   serviced: fresh seals, readjusted (since-service counter back to zero).
 * **Truth** — each pipette is judged every day at its nominal volume against ISO 8655-2:2002
   MPE (:func:`labcal_shared.iso8655.mpe.mpe_arrays`). An *episode* starts on the first day a
-  pipette is out of tolerance (systematic and/or random error) and ends at its next service.
+  pipette is out of tolerance (systematic and/or random error) and ends at its next service or
+  on the first day its error is back inside the limits.
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ class FleetEvent:
 @dataclass(frozen=True, slots=True)
 class OutOfTolerance:
     """Ground truth: the pipette was out of ISO 8655-2 tolerance from ``left_on`` until
-    ``back_on`` (its next service; ``None`` if still out at the end of the run)."""
+    ``back_on`` (exclusive; ``None`` if still out at the end of the run). ``ended_by`` says why
+    it came back: ``service``, or ``recovered`` (its error drifted or shifted back inside)."""
 
     serial: str
     left_on: dt.date
@@ -120,6 +122,7 @@ class OutOfTolerance:
     reason: str  # systematic, random or both
     cause: str  # wear, leak or drop
     cycles_since_service: int
+    ended_by: str | None = None
 
 
 @dataclass
@@ -221,7 +224,9 @@ def simulate_fleet(spec: FleetSpec, seed: int) -> FleetResult:
             if i in open_episode:
                 left, reason, why, at_cycles = open_episode.pop(int(i))
                 result.truth.append(
-                    OutOfTolerance(pipettes[i].serial, left, date, reason, why, at_cycles)
+                    OutOfTolerance(
+                        pipettes[i].serial, left, date, reason, why, at_cycles, "service"
+                    )
                 )
         since[serviced] = 0
         shift[serviced] = 0.0
@@ -253,7 +258,15 @@ def simulate_fleet(spec: FleetSpec, seed: int) -> FleetResult:
         rand_pct = cv_pct(cv0, growth, since, leaking)
         sys_out = np.abs(sys_pct) / 100.0 * nominal > mpe_sys
         rand_out = rand_pct / 100.0 * nominal > mpe_rand
-        for i in np.flatnonzero(sys_out | rand_out):
+        out = sys_out | rand_out
+        for back in [j for j in open_episode if not out[j]]:
+            left, reason, why, at_cycles = open_episode.pop(back)
+            result.truth.append(
+                OutOfTolerance(
+                    pipettes[back].serial, left, date, reason, why, at_cycles, "recovered"
+                )
+            )
+        for i in np.flatnonzero(out):
             if int(i) not in open_episode:
                 reason = (
                     "both"
