@@ -26,6 +26,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "labcal_cloud.readapi.commands",
     "labcal_cloud.portal.commands",
     "labcal_cloud.scheduler.commands",
+    "labcal_cloud.engine.commands",
 ]
 
 

@@ -132,3 +132,10 @@ def test_failed_quick_check_makes_the_device_due_now() -> None:
     assert (
         state.reason == "due 1 day ago: failed quick check on 2026-07-31 (worst error 125% of MPE)"
     )
+
+
+def test_record_json_round_trip() -> None:
+    from labcal_cloud.engine.record_codec import record_from_json, record_to_json
+
+    original = record(bias_ul=0.3, supersedes=uuid.uuid4(), correction_reason="typo")
+    assert record_from_json(record_to_json(original)) == original

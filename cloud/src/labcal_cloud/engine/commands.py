@@ -1,0 +1,79 @@
+"""``labcal-cloud engine records|due``: the engine's composition root (PostgreSQL)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from labcal_cloud.engine.due import DuePolicy
+from labcal_cloud.engine.errors import PolicyError
+from labcal_cloud.engine.service import process_runs, refresh_due_states
+from labcal_cloud.engine.store_pg import PostgresEngineRepository, WebhookPublisher
+from labcal_cloud.settings import Settings
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "engine", help="calibration records from runs; due states with reasons"
+    )
+    sub = p.add_subparsers(dest="engine_command", required=True, metavar="ACTION")
+    rec = sub.add_parser("records", help="evaluate stored runs into calibration records")
+    rec.set_defaults(handler=records)
+    due = sub.add_parser("due", help="recompute every pipette's due state; log the changes")
+    due.add_argument("--interval-days", type=float, default=365.0)
+    due.add_argument("--cycle-limit", type=int, default=None)
+    due.add_argument("--due-soon-days", type=float, default=30.0)
+    due.add_argument("--grace-days", type=float, default=14.0)
+    due.set_defaults(handler=due_states)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _postgres(settings: Settings) -> str | None:
+    url = settings.database_url
+    return url if url.startswith(("postgresql://", "postgres://")) else None
+
+
+def records(args: argparse.Namespace, settings: Settings) -> int:
+    url = _postgres(settings)
+    if url is None:
+        print("engine records: needs PostgreSQL (--database-url postgresql://...)")
+        return 2
+    repo, publisher = PostgresEngineRepository(url), WebhookPublisher(url)
+    try:
+        result = process_runs(repo, publisher, now=_now)
+    finally:
+        repo.close()
+        publisher.close()
+    print(f"engine records: {result.recorded} recorded, {result.rejected} rejected")
+    return 0
+
+
+def due_states(args: argparse.Namespace, settings: Settings) -> int:
+    url = _postgres(settings)
+    if url is None:
+        print("engine due: needs PostgreSQL (--database-url postgresql://...)")
+        return 2
+    try:
+        policy = DuePolicy(
+            interval_days=args.interval_days,
+            cycle_limit=args.cycle_limit,
+            due_soon_days=args.due_soon_days,
+            grace_days=args.grace_days,
+        )
+    except PolicyError as exc:
+        print(f"engine due: {exc}")
+        return 2
+    repo, publisher = PostgresEngineRepository(url), WebhookPublisher(url)
+    try:
+        changes = refresh_due_states(repo, publisher, policy, now=_now())
+    finally:
+        repo.close()
+        publisher.close()
+    print(f"engine due: {changes} due-state changes")
+    return 0
