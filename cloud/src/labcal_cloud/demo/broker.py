@@ -1,0 +1,55 @@
+"""The demo's MQTT broker: a private Mosquitto started from the ``mosquitto`` binary on a free
+loopback port. The machine's own broker (if any, e.g. on :1883) is never used nor touched.
+
+The cloud's ingest needs MQTT 5 (shared subscriptions, manual acknowledgement); pure-Python
+brokers on PyPI (amqtt) speak MQTT 3.1.1 only, so Mosquitto is required.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from pathlib import Path
+
+__all__ = ["BrokerMissingError", "find_mosquitto", "free_port", "port_open", "wait_port"]
+
+_SEARCH = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin")
+
+
+class BrokerMissingError(RuntimeError):
+    pass
+
+
+def find_mosquitto() -> Path:
+    found = shutil.which("mosquitto") or shutil.which("mosquitto", path=":".join(_SEARCH))
+    if not found:
+        raise BrokerMissingError(
+            "no 'mosquitto' binary found: install it (Debian: apt-get install mosquitto); "
+            "the demo starts its own private instance and never uses a running one"
+        )
+    return Path(found)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_port(host: str, port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(host, port):
+            return True
+        time.sleep(0.1)
+    return False

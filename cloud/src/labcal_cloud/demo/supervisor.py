@@ -1,0 +1,151 @@
+"""Child processes of ``demo up``: start each in its own session (so Ctrl-C reaches only the
+supervisor, which then stops them in reverse order), tee its output to a log file, wait until it
+is ready, and stop them all with SIGTERM (then SIGKILL after a grace period).
+
+Children also get ``PR_SET_PDEATHSIG`` = SIGTERM on Linux: if the supervisor itself is killed,
+they are told to stop too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+__all__ = ["Child", "ChildFailedError", "Supervisor"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+class ChildFailedError(RuntimeError):
+    """A child exited before it was ready, or did not get ready in time."""
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    lines: list[str] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+    _drained: bool = False  # the output is read to its end and the process has exited
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait_for_line(self, pattern: str, timeout: float) -> re.Match[str]:
+        """The first output line matching ``pattern`` (seen before or after the call)."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self.changed:
+            while True:
+                for line in self.lines[seen:]:
+                    found = regex.search(line)
+                    if found:
+                        return found
+                seen = len(self.lines)
+                if not self.alive() and self._drained:
+                    raise ChildFailedError(
+                        f"{self.name} exited with {self.proc.returncode} (log: {self.log_path})"
+                    )
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ChildFailedError(
+                        f"{self.name}: no line matching {pattern!r} within {timeout:.0f} s "
+                        f"(log: {self.log_path})"
+                    )
+                self.changed.wait(min(left, 0.5))
+
+
+class Supervisor:
+    def __init__(
+        self, logs: Path, env: Mapping[str, str], on_line: Callable[[Child, str], None]
+    ) -> None:
+        self._logs = logs
+        self._env = dict(env)
+        self._on_line = on_line
+        self.children: list[Child] = []
+        logs.mkdir(parents=True, exist_ok=True)
+
+    def start(self, name: str, argv: Sequence[str], cwd: Path | None = None) -> Child:
+        log_path = self._logs / f"{name}.log"
+        log_file = open(log_path, "ab")  # noqa: SIM115 - closed by the reader thread
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            env=self._env,
+            cwd=cwd,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # only prctl(2) between fork and exec
+        )
+        child = Child(name, proc, log_path)
+        self.children.append(child)
+        threading.Thread(
+            target=self._read, args=(child, proc.stdout, log_file), daemon=True
+        ).start()
+        return child
+
+    def _read(self, child: Child, stream: IO[bytes] | None, log_file: IO[bytes]) -> None:
+        assert stream is not None
+        try:
+            for raw in iter(stream.readline, b""):
+                log_file.write(raw)
+                log_file.flush()
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                with child.changed:
+                    child.lines.append(line)
+                    child.changed.notify_all()
+                self._on_line(child, line)
+        finally:
+            child.proc.wait()
+            with child.changed:
+                child._drained = True
+                child.changed.notify_all()
+            stream.close()
+            log_file.close()
+
+    def wait_exit(self, child: Child, timeout: float) -> int:
+        return child.proc.wait(timeout)
+
+    def stop_all(self, grace_s: float = 10.0, say: Callable[[str], None] = print) -> None:
+        """SIGTERM to each child, newest first, waiting for each; SIGKILL whoever is left."""
+        for child in reversed(self.children):
+            if not child.alive():
+                continue
+            say(f"stopping {child.name} (pid {child.pid})")
+            try:
+                os.killpg(child.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            try:
+                child.proc.wait(grace_s)
+            except subprocess.TimeoutExpired:
+                say(f"{child.name} did not stop in {grace_s:.0f} s: SIGKILL")
+        for child in self.children:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signal.SIGKILL)  # the whole group: nothing left behind
+            child.proc.wait()
