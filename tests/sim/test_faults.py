@@ -115,7 +115,7 @@ def _talk(port: serial.Serial) -> None:
     port.read(1)
 
 
-def _wait_for(predicate, what: str, limit_s: float = 3.0) -> None:
+def _wait_for(predicate, what: str, limit_s: float = 10.0) -> None:
     deadline = time.monotonic() + limit_s
     while not predicate():
         if time.monotonic() > deadline:

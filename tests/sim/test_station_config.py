@@ -65,7 +65,7 @@ def test_in_process_link_for_unit_tests():
     try:
         assert link.host is not None
         link.host.sendall(b"CNT\r\n")
-        link.host.settimeout(3.0)
+        link.host.settimeout(10.0)
         assert link.host.recv(1024) == b"CNT OK total=0 service=0\r\n"
     finally:
         server.stop()
