@@ -26,20 +26,20 @@ def mosquitto_binary() -> str:
 class PrivateBroker:
     """Mosquitto on a free port, with persistence so queued QoS 1 messages survive a restart."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, extra: str = "", head: str = "") -> None:
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.conf = self.dir / "mosquitto.conf"
         self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
+            head + f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {self.dir}/\n"
             "max_queued_messages 0\n"
             "max_inflight_messages 0\n"
             f"log_dest file {self.dir}/mosquitto.log\n"
-            f"user {getpass.getuser()}\n"
+            f"user {getpass.getuser()}\n" + extra
         )
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -60,6 +60,7 @@ class PrivateBroker:
                 return
             except OSError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError(f"private mosquitto did not start; see {self.dir}/mosquitto.log")
 
     def stop(self) -> None:

@@ -95,6 +95,7 @@ def test_every_message_arrives_and_leaves_the_outbox_only_after_puback(
         with running(publisher):
             sent += readings(emitter, 100, start=300)
             got = collector.wait_for(lambda m: len({str(e.message_id) for e in m}) >= 400)
+            collector.wait_for(lambda m: outbox.depth == 0)  # the last PUBACKs
             assert publisher.connected.wait(5)
         assert {str(e.message_id) for e in got} == set(sent)
         values = [e.payload.value for e in got if isinstance(e.payload, Reading)]

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 StatusMessage = Callable[[bool], tuple[str, bytes]]
 
 _CONNACK_TIMEOUT_S = 15.0
+_POISON_DROPS = 3  # drops in a row with the same message alone in flight
+_PROBE_ACKS = 20  # acknowledgements that end the one-at-a-time mode
 
 
 class Publisher:
@@ -57,6 +59,9 @@ class Publisher:
         self.acked_total = 0
         self.published_total = 0
         self._status_due = threading.Event()
+        self._window = config.max_inflight
+        self._suspect: int | None = None
+        self._suspect_drops = 0
 
     def request_status(self) -> None:
         """Publish the station status at the next opportunity (e.g. a device came or went)."""
@@ -92,7 +97,9 @@ class Publisher:
                 stop.wait(backoff_delay(self._backoff, attempt, self._rand()))
                 attempt += 1
                 continue
-            was_connected = self._session(client, stop)
+            was_connected, in_flight = self._session(client, stop)
+            if was_connected and not stop.is_set():
+                self._after_drop(in_flight)
             if was_connected:
                 attempt = 0
                 outage_logged = False
@@ -134,8 +141,34 @@ class Publisher:
         props.SessionExpiryInterval = self._cfg.session_expiry_s
         return props
 
-    def _session(self, client: mqtt.Client, stop: threading.Event) -> bool:
-        """Serve one connection; return whether the broker accepted it."""
+    def _after_drop(self, in_flight: list[int]) -> None:
+        """Poison-message guard: some brokers (Mosquitto 2.0) drop the connection instead of, or
+        right after, refusing a publish. After a drop with messages in flight, send one message at
+        a time; a message that is alone in flight at ``_POISON_DROPS`` drops in a row is moved to
+        the dead letters (kept, alerted), instead of looping forever."""
+        if not in_flight:
+            return
+        if self._window > 1:
+            self._window = 1
+            log.warning(
+                "connection dropped with %d message(s) in flight; sending one at a time until "
+                "the broker acknowledges again",
+                len(in_flight),
+            )
+            return
+        culprit = in_flight[0]
+        self._suspect_drops = self._suspect_drops + 1 if culprit == self._suspect else 1
+        self._suspect = culprit
+        if self._suspect_drops >= _POISON_DROPS:
+            self._outbox.dead_letter(
+                culprit,
+                f"the broker dropped the connection {self._suspect_drops} times in a row while "
+                "this message was the only one in flight",
+            )
+            self._suspect, self._suspect_drops = None, 0
+
+    def _session(self, client: mqtt.Client, stop: threading.Event) -> tuple[bool, list[int]]:
+        """Serve one connection; return whether the broker accepted it and what was in flight."""
         unacked: dict[int, int] = {}  # paho mid -> outbox seq
         acks: list[int] = []
         refused: list[tuple[int, str]] = []
@@ -161,12 +194,13 @@ class Publisher:
         started = time.monotonic()
         sent_upto = -1
         next_status = 0.0
-        window = self._cfg.max_inflight
+        acked_here = 0
         try:
             while True:
                 busy = bool(unacked) or bool(acks)
                 rc = client.loop(timeout=0.0 if busy else 0.05)
                 if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    log.debug("network loop ended: %s", rc)
                     break
                 if state["failed"]:
                     log.error("broker refused the connection: %s", state["failed"])
@@ -186,6 +220,10 @@ class Publisher:
                     )
                 if acks:
                     self.acked_total += len(acks)
+                    acked_here += len(acks)
+                    if self._window == 1 and acked_here >= _PROBE_ACKS:
+                        self._window = self._cfg.max_inflight  # healthy again
+                        self._suspect, self._suspect_drops = None, 0
                     self._outbox.ack(acks)
                     acks.clear()
                 for seq, reason in refused:
@@ -200,7 +238,7 @@ class Publisher:
                     topic, payload = self._status(True)
                     client.publish(topic, payload, qos=1, retain=True)
                     next_status = now + self._cfg.status_interval_s
-                room = window - len(unacked)
+                room = self._window - len(unacked)
                 if room > 0:
                     for msg in self._outbox.peek(sent_upto, min(room, self._cfg.read_batch)):
                         info = client.publish(msg.topic, msg.payload, qos=1, retain=msg.retain)
@@ -213,7 +251,7 @@ class Publisher:
             self.connected.clear()
             client.on_publish = None
             client.disconnect()  # closes the socket; a no-op when the broker already went away
-        return bool(state["accepted"])
+        return bool(state["accepted"]), sorted(unacked.values())
 
     def _say_offline(self, client: mqtt.Client) -> None:
         """Clean stop: retained ``offline`` status, then a normal DISCONNECT (no Will)."""
