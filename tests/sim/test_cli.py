@@ -131,10 +131,12 @@ def test_station_refuses_a_bad_config(tmp_path):
 def test_fleet_export_json_and_csv(tmp_path):
     out = tmp_path / "fleet.json"
     args = ["fleet", "export", "--pipettes", "8", "--days", "120", "--seed", "3"]
+    args += ["--start", "2026-03-01"]
     subprocess.run([*CLI, *args, "--out", str(out)], check=True, timeout=60)
     document = json.loads(out.read_text())
     assert len(document["pipettes"]) == 8
     assert document["spec"]["days"] == 120
+    assert min(row["date"] for row in document["usage"]) == "2026-03-01"
     csv_dir = tmp_path / "csv"
     result = subprocess.run(
         [*CLI, *args, "--format", "csv", "--out", str(csv_dir)],

@@ -16,6 +16,7 @@ address (hot-plug).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import random
 import signal
 import sys
@@ -105,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     fleet.add_argument("--days", type=int, default=730)
     fleet.add_argument("--seed", type=int, default=0)
     fleet.add_argument("--service-interval", type=int, default=365, help="days between services")
+    fleet.add_argument(
+        "--start", type=dt.date.fromisoformat, default=dt.date(2025, 1, 1), help="first day"
+    )
     fleet.add_argument("--format", choices=("json", "csv"), default="json")
     fleet.add_argument("--out", type=Path, help="file (json) or directory (csv); json: stdout")
     return parser
@@ -197,7 +201,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def _fleet(args: argparse.Namespace) -> int:
     spec = FleetSpec(
-        pipettes=args.pipettes, days=args.days, service_interval_days=args.service_interval
+        pipettes=args.pipettes,
+        days=args.days,
+        start=args.start,
+        service_interval_days=args.service_interval,
     )
     result = simulate_fleet(spec, args.seed)
     if args.action in ("run", "summary"):
