@@ -17,7 +17,7 @@ from .sim import server, sim_station
 SYSTEMATIC_PCT = 1.5
 STATION = f"""
 [balance]
-protocol = "mt-sics"
+protocol = "{{protocol}}"
 readability = "0.01mg"
 serial = "B-GRAV"
 settle_s = 0.05
@@ -41,9 +41,14 @@ def stored(tmp_path: Path) -> list:  # type: ignore[type-arg]
 
 
 def run_cli(  # type: ignore[no-untyped-def]
-    tmp_path: Path, tenant: str, config_extra: str, script: str, *extra: str
+    tmp_path: Path,
+    tenant: str,
+    config_extra: str,
+    script: str,
+    *extra: str,
+    protocol: str = "mt-sics",
 ):
-    with sim_station(STATION, tmp_path / "dev") as station:
+    with sim_station(STATION.format(protocol=protocol), tmp_path / "dev") as station:
         config = agent_toml(
             tmp_path,
             tenant,
@@ -94,10 +99,12 @@ def test_scripted_calibration_finds_the_pipettes_known_error(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("protocol", ["mt-sics", "sbi", "and"])
 def test_quick_check_is_marked_and_uses_four_replicates(
-    tmp_path: Path, tenant_id: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, tenant_id: str, capsys: pytest.CaptureFixture[str], protocol: str
 ) -> None:
-    code, _ = run_cli(tmp_path, tenant_id, "", 'operator = "Q"\ndeliver = "pipette"\n', "--quick")
+    script = 'operator = "Q"\ndeliver = "pipette"\n'
+    code, truth = run_cli(tmp_path, tenant_id, "", script, "--quick", protocol=protocol)
     runs = [m.payload for m in stored(tmp_path) if isinstance(m.payload, GravimetricRun)]
     assert len(runs) == 1
     assert runs[0].mode is RunMode.QUICK_CHECK
@@ -105,6 +112,11 @@ def test_quick_check_is_marked_and_uses_four_replicates(
     assert [len(tv.masses_mg) for tv in runs[0].test_volumes] == [4, 4]
     assert "Quick check" in capsys.readouterr().out
     assert code in (0, 1)
+    result = evaluate_contract_run(runs[0])
+    for vr in result.volumes:  # every balance dialect measures the same truth
+        delivered = [t.delivered_ul for t in truth if t.set_ul == vr.volume_ul]
+        true_pct = (sum(delivered) / len(delivered) / vr.volume_ul - 1) * 100
+        assert vr.systematic_error_pct == pytest.approx(true_pct, abs=0.05)
 
 
 @pytest.mark.slow

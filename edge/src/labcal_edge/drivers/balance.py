@@ -51,6 +51,7 @@ class BalanceDriver:
         self.garbage = garbage
         self.dialect = dialect
         self.timeout_s = timeout_s
+        self.last_unit = ""  # SBI leaves the unit blank while unstable: the value keeps its unit
 
     # -- connection ------------------------------------------------------------------------
 
@@ -108,6 +109,10 @@ class BalanceDriver:
         while True:  # SBI has no "send when stable": print until the unit shows up
             left = max(0.05, deadline - time.monotonic())
             reading = self._ask(sbi.format_command("P"), _sbi_weight, left, count_garbage)
+            if reading.unit:
+                self.last_unit = reading.unit
+            elif reading.in_range and self.last_unit:
+                reading = WeightReading(reading.value, self.last_unit, reading.stable)
             if not stable or reading.stable or not reading.in_range:
                 return reading
             if time.monotonic() >= deadline:
