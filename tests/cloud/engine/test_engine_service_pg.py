@@ -141,3 +141,52 @@ def test_records_are_immutable_in_the_database(db: str) -> None:
         pytest.raises(psycopg.errors.RaiseException, match="immutable"),
     ):
         conn.execute("DELETE FROM calibration_record")
+
+
+def test_wearing_pipette_raises_one_maintenance_alert(db: str) -> None:
+    from labcal_cloud.engine.service import refresh_forecasts
+    from labcal_cloud.engine.store_pg import PostgresForecastStore
+    from labcal_shared.contracts import RunMode
+
+    day = timedelta(days=1)
+    usage = [
+        (T0 - day, UsageReport(cycles_total=80_000, cycles_since_service=40_000)),
+        *(
+            (T0 + d * day, UsageReport(cycles_total=80_000 + 500 * d, cycles_since_service=500 * d))
+            for d in range(1, 62)
+        ),
+    ]
+    runs = [
+        (T0, make_run(T0, bias_ul=0.1)),
+        (T0 + 30 * day, make_run(T0 + 30 * day, bias_ul=0.3, mode=RunMode.QUICK_CHECK)),
+        (T0 + 60 * day, make_run(T0 + 60 * day, bias_ul=0.5, mode=RunMode.QUICK_CHECK)),
+    ]
+    ingest(db, [*runs, *usage])
+    repo, store, publisher = (
+        PostgresEngineRepository(db),
+        PostgresForecastStore(db),
+        WebhookPublisher(db),
+    )
+    try:
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO webhook_endpoint (tenant, url, secret, events) "
+                "VALUES ('t1', 'http://127.0.0.1:9/h', 's', 'maintenance.forecast')"
+            )
+        process_runs(repo, publisher, now=lambda: T0 + 61 * day)
+        now = T0 + 61 * day + timedelta(hours=1)
+        assert refresh_forecasts(repo, store, publisher, now=now) == 1
+        assert refresh_forecasts(repo, store, publisher, now=now) == 0  # still raised: quiet
+        ((alert, reason, median_at),) = rows(
+            db, "SELECT alert, reason, median_at FROM maintenance_forecast"
+        )
+        assert alert is True
+        assert reason.startswith("maintenance alert: likely to leave the 80% guard band in ")
+        # 15,000 cycles over the 30 days + 1 hour since the window's first report: 499/day
+        assert "30,500 cycles since service at 499/day" in reason
+        assert now < median_at < now + 60 * day
+        assert rows(db, "SELECT event_type FROM webhook_delivery") == [("maintenance.forecast",)]
+    finally:
+        repo.close()
+        store.close()
+        publisher.close()

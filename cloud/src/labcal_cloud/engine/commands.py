@@ -8,8 +8,12 @@ from typing import Any
 
 from labcal_cloud.engine.due import DuePolicy
 from labcal_cloud.engine.errors import PolicyError
-from labcal_cloud.engine.service import process_runs, refresh_due_states
-from labcal_cloud.engine.store_pg import PostgresEngineRepository, WebhookPublisher
+from labcal_cloud.engine.service import process_runs, refresh_due_states, refresh_forecasts
+from labcal_cloud.engine.store_pg import (
+    PostgresEngineRepository,
+    PostgresForecastStore,
+    WebhookPublisher,
+)
 from labcal_cloud.settings import Settings
 
 __all__ = ["register"]
@@ -17,7 +21,7 @@ __all__ = ["register"]
 
 def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "engine", help="calibration records from runs; due states with reasons"
+        "engine", help="calibration records from runs; due states; maintenance forecasts"
     )
     sub = p.add_subparsers(dest="engine_command", required=True, metavar="ACTION")
     rec = sub.add_parser("records", help="evaluate stored runs into calibration records")
@@ -28,6 +32,10 @@ def register(subparsers: Any) -> None:
     due.add_argument("--due-soon-days", type=float, default=30.0)
     due.add_argument("--grace-days", type=float, default=14.0)
     due.set_defaults(handler=due_states)
+    fc = sub.add_parser("forecast", help="forecast maintenance; publish alerts")
+    fc.add_argument("--guard", type=float, default=0.8, help="share of MPE (default 0.8)")
+    fc.add_argument("--lead-days", type=float, default=30.0)
+    fc.set_defaults(handler=forecasts)
 
 
 def _now() -> datetime:
@@ -76,4 +84,26 @@ def due_states(args: argparse.Namespace, settings: Settings) -> int:
         repo.close()
         publisher.close()
     print(f"engine due: {changes} due-state changes")
+    return 0
+
+
+def forecasts(args: argparse.Namespace, settings: Settings) -> int:
+    url = _postgres(settings)
+    if url is None:
+        print("engine forecast: needs PostgreSQL (--database-url postgresql://...)")
+        return 2
+    repo, store, publisher = (
+        PostgresEngineRepository(url),
+        PostgresForecastStore(url),
+        WebhookPublisher(url),
+    )
+    try:
+        raised = refresh_forecasts(
+            repo, store, publisher, now=_now(), guard=args.guard, lead_days=args.lead_days
+        )
+    finally:
+        repo.close()
+        store.close()
+        publisher.close()
+    print(f"engine forecast: {raised} maintenance alerts raised")
     return 0

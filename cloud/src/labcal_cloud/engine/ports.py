@@ -8,10 +8,17 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from labcal_cloud.engine.due import DueState, DueStateChanged
+from labcal_cloud.engine.forecast import MaintenanceForecast
 from labcal_cloud.engine.records import CalibrationRecord
 from labcal_cloud.engine.usage import UsageSample
 
-__all__ = ["DeviceInputs", "EngineRepository", "EventPublisher", "PendingRun"]
+__all__ = [
+    "DeviceInputs",
+    "EngineRepository",
+    "EventPublisher",
+    "ForecastStore",
+    "PendingRun",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +32,10 @@ class PendingRun:
 class DeviceInputs:
     registered_at: datetime
     records: tuple[CalibrationRecord, ...]
-    usage: tuple[UsageSample, ...]
+    usage: tuple[UsageSample, ...]  # (time, cycles_total)
     drops: tuple[datetime, ...]
+    model: str = ""
+    since_service: tuple[UsageSample, ...] = ()  # (time, cycles_since_service)
 
 
 class EngineRepository(Protocol):
@@ -50,6 +59,16 @@ class EngineRepository(Protocol):
 
     def save_due_state(
         self, tenant: str, serial: str, state: DueState, change: DueStateChanged | None
+    ) -> None: ...
+
+
+class ForecastStore(Protocol):
+    def forecast_alert(self, tenant: str, serial: str) -> bool | None:
+        """Whether the stored forecast of the device alerts (None: no forecast yet)."""
+        ...
+
+    def save_forecast(
+        self, tenant: str, serial: str, forecast: MaintenanceForecast, at: datetime
     ) -> None: ...
 
 

@@ -15,16 +15,23 @@ from pydantic import ValidationError
 from labcal_cloud.engine.device_facts import device_facts
 from labcal_cloud.engine.due import DuePolicy, compute_due, due_state_change
 from labcal_cloud.engine.errors import RecordRejectedError
-from labcal_cloud.engine.ports import EngineRepository, EventPublisher
+from labcal_cloud.engine.forecast import WearObservation
+from labcal_cloud.engine.maintenance import (
+    forecast_device,
+    model_priors,
+    observations_since_service,
+)
+from labcal_cloud.engine.ports import EngineRepository, EventPublisher, ForecastStore
 from labcal_cloud.engine.records import record_from_run
 from labcal_cloud.notify.webhooks import (
     WebhookEvent,
     calibration_completed,
     due_state_changed,
+    maintenance_forecast,
 )
 from labcal_shared.contracts import GravimetricRun
 
-__all__ = ["RecordsResult", "process_runs", "refresh_due_states"]
+__all__ = ["RecordsResult", "process_runs", "refresh_due_states", "refresh_forecasts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +111,48 @@ def refresh_due_states(
                 now,
             )
     return changes
+
+
+def refresh_forecasts(
+    repo: EngineRepository,
+    forecasts: ForecastStore,
+    publisher: EventPublisher,
+    *,
+    now: datetime,
+    guard: float = 0.8,
+    lead_days: float = 30.0,
+) -> int:
+    """Forecast every pipette (prior: its model's fleet); store it, and publish
+    ``maintenance.forecast`` when an alert is raised (not again while it stays raised).
+    Returns the number of alerts raised."""
+    inputs = {key: repo.device_inputs(*key) for key in repo.pipettes()}
+    observed = {
+        key: observations_since_service(i.records, i.since_service) for key, i in inputs.items()
+    }
+    by_model: dict[str, list[list[WearObservation]]] = {}
+    for key, i in inputs.items():
+        by_model.setdefault(i.model, []).append(observed[key])
+    priors = model_priors(by_model)
+    raised = 0
+    for (tenant, serial), i in inputs.items():
+        forecast = forecast_device(
+            priors[i.model],
+            observed[(tenant, serial)],
+            i.usage,
+            i.since_service,
+            now=now,
+            guard=guard,
+            lead_days=lead_days,
+        )
+        was = forecasts.forecast_alert(tenant, serial)
+        forecasts.save_forecast(tenant, serial, forecast, now)
+        if forecast.alert and not was:
+            raised += 1
+            publisher.publish(
+                tenant,
+                WebhookEvent.MAINTENANCE_FORECAST.value,
+                f"forecast-{tenant}-{serial}-{now.isoformat()}",
+                maintenance_forecast(serial, forecast),
+                now,
+            )
+    return raised

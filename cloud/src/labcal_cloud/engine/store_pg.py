@@ -12,12 +12,13 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from labcal_cloud.engine.due import DueBasis, DueState, DueStateChanged, DueStatus
+from labcal_cloud.engine.forecast import MaintenanceForecast
 from labcal_cloud.engine.ports import DeviceInputs, PendingRun
 from labcal_cloud.engine.record_codec import record_from_json, record_to_json
 from labcal_cloud.engine.records import CalibrationRecord
 from labcal_cloud.notify.webhooks import WebhookEvent, webhook_body
 
-__all__ = ["PostgresEngineRepository", "WebhookPublisher"]
+__all__ = ["PostgresEngineRepository", "PostgresForecastStore", "WebhookPublisher"]
 
 
 class PostgresEngineRepository:
@@ -110,14 +111,14 @@ class PostgresEngineRepository:
                 (tenant, serial),
             ).fetchall()
         )
-        usage = tuple(
-            (t, int(c))
-            for t, c in self._conn.execute(
-                "SELECT time, cycles_total FROM usage_reports WHERE tenant = %s "
-                "AND device_serial = %s ORDER BY time",
-                (tenant, serial),
-            ).fetchall()
-        )
+        usage_rows = self._conn.execute(
+            "SELECT time, cycles_total, cycles_since_service, device_model FROM usage_reports "
+            "WHERE tenant = %s AND device_serial = %s ORDER BY time",
+            (tenant, serial),
+        ).fetchall()
+        usage = tuple((t, int(c)) for t, c, _, _ in usage_rows)
+        since_service = tuple((t, int(c)) for t, _, c, _ in usage_rows)
+        model = usage_rows[-1][3] if usage_rows else (records[-1].pipette.model if records else "")
         drops = tuple(
             r[0]
             for r in self._conn.execute(
@@ -129,7 +130,7 @@ class PostgresEngineRepository:
         first = [t for t, _ in usage[:1]] + [r.started_at for r in records]
         if not first:
             raise LookupError(f"pipette {serial} of tenant {tenant} has no usage and no record")
-        return DeviceInputs(min(first), records, usage, drops)
+        return DeviceInputs(min(first), records, usage, drops, model, since_service)
 
     def due_state(self, tenant: str, serial: str) -> DueState | None:
         row = self._conn.execute(
@@ -167,6 +168,44 @@ class PostgresEngineRepository:
                         change.reason,
                     ),
                 )
+
+
+class PostgresForecastStore:
+    def __init__(self, url: str) -> None:
+        self._conn: psycopg.Connection[Any] = psycopg.connect(url, autocommit=True)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def forecast_alert(self, tenant: str, serial: str) -> bool | None:
+        row = self._conn.execute(
+            "SELECT alert FROM maintenance_forecast WHERE tenant = %s AND device_serial = %s",
+            (tenant, serial),
+        ).fetchone()
+        return None if row is None else bool(row[0])
+
+    def save_forecast(
+        self, tenant: str, serial: str, forecast: MaintenanceForecast, at: datetime
+    ) -> None:
+        self._conn.execute(
+            """INSERT INTO maintenance_forecast VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (tenant, device_serial) DO UPDATE SET
+                   computed_at = EXCLUDED.computed_at, guard = EXCLUDED.guard,
+                   alert = EXCLUDED.alert, early_at = EXCLUDED.early_at,
+                   median_at = EXCLUDED.median_at, late_at = EXCLUDED.late_at,
+                   reason = EXCLUDED.reason""",
+            (
+                tenant,
+                serial,
+                at,
+                forecast.guard,
+                forecast.alert,
+                forecast.early_at,
+                forecast.median_at,
+                forecast.late_at,
+                forecast.reason,
+            ),
+        )
 
 
 class WebhookPublisher:
