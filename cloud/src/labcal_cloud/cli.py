@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from labcal_cloud.ops.logs import configure_logging, log_format_from_env
 from labcal_cloud.settings import Settings, SettingsError
 
 __all__ = ["SUBCOMMAND_MODULES", "build_parser", "main"]
@@ -27,6 +28,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "labcal_cloud.portal.commands",
     "labcal_cloud.scheduler.commands",
     "labcal_cloud.engine.commands",
+    "labcal_cloud.demo.commands",
 ]
 
 
@@ -48,11 +50,11 @@ def build_parser(modules: Sequence[str] = SUBCOMMAND_MODULES) -> argparse.Argume
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    try:
+        log_format = log_format_from_env()  # LABCAL_LOG_FORMAT=json: one JSON object per line
+    except ValueError as exc:
+        parser.exit(2, f"labcal-cloud: {exc}\n")
+    configure_logging(log_format, logging.DEBUG if args.verbose else logging.INFO)
     try:
         settings = Settings.from_env(os.environ).override(
             database_url=args.database_url, mqtt_url=args.mqtt_url
