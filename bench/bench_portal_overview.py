@@ -49,8 +49,20 @@ def seed(url: str, devices: int) -> tuple[str, str]:
 def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LABCAL_PORTAL_DATABASE_URL": url, "LABCAL_COOKIE_SECURE": "0"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "labcal_cloud.portal.commands:app_from_env",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "labcal_cloud.portal.commands:app_from_env",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         env=env,
     )
     deadline = time.monotonic() + 60
@@ -117,6 +129,7 @@ def main() -> None:
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory()
     url = args.database_url
+    drop: tuple[str, str] | None = None
     if not url:
         url = f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
     elif url.startswith("postgresql://"):
@@ -127,15 +140,21 @@ def main() -> None:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         url = url.rsplit("/", 1)[0] + "/" + name
+        drop = (admin, name)
     t0 = time.perf_counter()
     email, site_id = seed(url, args.devices)
-    print(f"seeded {args.devices} devices in {time.perf_counter() - t0:.1f} s ({url.split(':')[0]})")
+    print(
+        f"seeded {args.devices} devices in {time.perf_counter() - t0:.1f} s ({url.split(':')[0]})"
+    )
     port = free_port()
     proc = start_server(url, port)
     try:
         cookie = login(port, email)
-        pages = {"overview": "/devices", "overdue filter": "/devices?state=overdue",
-                 "site filter": f"/devices?site_id={site_id}"}
+        pages = {
+            "overview": "/devices",
+            "overdue filter": "/devices?state=overdue",
+            "site filter": f"/devices?site_id={site_id}",
+        }
         load(port, cookie, "/devices", 1, 20)  # warm-up
         for clients in args.clients:
             for name, path in pages.items():
@@ -145,14 +164,21 @@ def main() -> None:
                     p50s.append(pct(lat, 50))
                     p95s.append(pct(lat, 95))
                     p99s.append(pct(lat, 99))
-                print(f"{name:15s} clients={clients}  p50 {statistics.median(p50s):6.1f} ms  "
-                      f"p95 {statistics.median(p95s):6.1f} ms  p99 {statistics.median(p99s):6.1f} ms"
-                      f"  (median of {args.runs} runs × {args.requests} requests; "
-                      f"p95 per run: {', '.join(f'{x:.1f}' for x in p95s)})")
+                print(
+                    f"{name:15s} clients={clients}  p50 {statistics.median(p50s):6.1f} ms  "
+                    f"p95 {statistics.median(p95s):6.1f} ms  p99 {statistics.median(p99s):6.1f} ms"
+                    f"  (median of {args.runs} runs × {args.requests} requests; "
+                    f"p95 per run: {', '.join(f'{x:.1f}' for x in p95s)})"
+                )
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         tmp.cleanup()
+        if drop is not None:
+            import psycopg
+
+            with psycopg.connect(drop[0], autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{drop[1]}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -214,7 +214,8 @@ class Registry:
         self, tenant_id: str, today: date, site_id: str | None = None,
         state: DueState | None = None, limit: int = 100, offset: int = 0,
     ) -> tuple[list[DeviceLine], dict[DueState, int]]:  # fmt: skip
-        """One page of the overview, most urgent first, and the count per state (all in SQL).
+        """One page of the overview (most urgent first, then earliest due) and the count per
+        state, all ranked in SQL from a covering index.
 
         The SQL ranking mirrors :func:`estimate_due` (tested against it), so 10,000 devices are
         classified by the database and only the page is built in Python.
@@ -224,32 +225,48 @@ class Registry:
             "CASE WHEN d.due_date IS NULL THEN 2"
             " WHEN (d.cycles_limit > 0 AND d.usage_cycles >= d.cycles_limit) OR d.due_date < ?"
             " THEN 0 WHEN d.due_date <= ? OR (d.cycles_limit > 0"
-            " AND d.usage_cycles * 10 >= d.cycles_limit * 9) THEN 1 ELSE 3 END"
+            " AND CAST(d.usage_cycles AS BIGINT) * 10 >= d.cycles_limit * 9) THEN 1 ELSE 3 END"
         )
-        where, params = "d.tenant_id = ?", [today.isoformat(), soon, tenant_id]
+        where, params = "d.tenant_id = ?", [tenant_id]
         if site_id:
             where += " AND d.site_id = ?"
             params.append(site_id)
-        cols = ", ".join("d." + c.strip() for c in _COLS.split(","))
-        inner = (
-            f"SELECT {cols}, s.name AS site_name, {rank} AS rank FROM portal_devices d"
-            f" JOIN portal_sites s ON s.id = d.site_id WHERE {where}"
-        )
+        ranks = [today.isoformat(), soon]
         counts = {
             RANKED[int(r[0])]: int(r[1])
-            for r in self._db.query(f"SELECT rank, COUNT(*) FROM ({inner}) x GROUP BY rank", params)
+            for r in self._db.query(
+                f"SELECT {rank} AS rank, COUNT(*) FROM portal_devices d WHERE {where}"
+                " GROUP BY rank",
+                [*ranks, *params],
+            )
         }
-        sql = f"SELECT * FROM ({inner}) x"
-        page_params: list[object] = list(params)
+        # step 1: the page's ids, ranked from the covering index alone
+        sql = f"SELECT d.id FROM portal_devices d WHERE {where}"
+        id_params: list[object] = list(params)
         if state is not None:
-            sql += " WHERE rank = ?"
-            page_params.append(RANKED.index(state))
-        sql += " ORDER BY rank, site_name, serial LIMIT ? OFFSET ?"
-        page_params += [limit, offset]
+            sql += f" AND {rank} = ?"
+            id_params += [*ranks, RANKED.index(state)]
+        sql += f" ORDER BY {rank}, d.due_date, d.serial, d.id LIMIT ? OFFSET ?"
+        id_params += [*ranks, limit, offset]
+        ids = [r[0] for r in self._db.query(sql, id_params)]
+        if not ids:
+            return [], counts
+        # step 2: only those rows, with their site names
+        cols = ", ".join("d." + c.strip() for c in _COLS.split(","))
+        rows = {
+            r[0]: r
+            for r in self._db.query(
+                f"SELECT {cols}, s.name FROM portal_devices d JOIN portal_sites s"
+                f" ON s.id = d.site_id WHERE d.id IN ({', '.join('?' * len(ids))})",
+                ids,
+            )
+        }
         lines = []
-        for r in self._db.query(sql, page_params):
-            device = device_from_row(r)
-            lines.append(DeviceLine(device, estimate_due(device, today, SOON_DAYS), r[13]))
+        for device_id in ids:
+            device = device_from_row(rows[device_id])
+            lines.append(
+                DeviceLine(device, estimate_due(device, today, SOON_DAYS), rows[device_id][13])
+            )
         return lines, counts
 
     def update_usage(self, tenant_id: str, device_id: str, cycles: int, week_start: date) -> None:
