@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from labcal_edge.drivers.balance import BalanceDriver
 from labcal_edge.drivers.pipette import PipetteDriver
@@ -39,6 +40,7 @@ from labcal_shared.protocols import to_mg
 
 __all__ = ["GravimetricWorkflow", "RunOutcome", "default_volumes", "expected_mass_mg"]
 
+T = TypeVar("T")
 _WATER_MG_PER_UL = 0.9982  # near 20 °C; only for spotting outliers, never for the result
 
 
@@ -162,16 +164,23 @@ class GravimetricWorkflow:
         )
         return sample
 
-    def stable_mg(self, what: str) -> float:
-        """A stable reading in mg (published as a reading of this run); retry on timeout."""
+    def _retrying(self, what: str, action: Callable[[], T]) -> T:
+        """Run a balance action; on a stability timeout, the operator decides: retry or abort."""
         while True:
             try:
-                reading = self.io.balance.weigh(stable=True, timeout=self.stable_timeout_s)
+                return action()
             except DeviceTimeoutError as exc:
                 self.op.say(f"  {what}: {exc}")
                 if self.op.confirm("retry_unstable", "  Weight not stable. Try again?", True):
                     continue
                 raise RunAbortedError(f"{what}: no stable weight") from None
+
+    def stable_mg(self, what: str) -> float:
+        """A stable reading in mg (published as a reading of this run); retry on timeout."""
+        while True:
+            reading = self._retrying(
+                what, lambda: self.io.balance.weigh(stable=True, timeout=self.stable_timeout_s)
+            )
             self.emitter.emit(reading_payload(reading, self.run_id), device=self.io.balance_ref)
             if reading.value is None:
                 self.op.say(
@@ -200,7 +209,7 @@ class GravimetricWorkflow:
         self.op.say(f"Test volume {volume_ul:g} µL — {replicates} replicates")
         if self.io.pipette is not None:
             self.io.pipette.volume(volume_ul)
-        self.io.balance.tare(timeout=self.stable_timeout_s)
+        self._retrying("tare", lambda: self.io.balance.tare(timeout=self.stable_timeout_s))
         evaporation = self.evaporation()
         masses: list[float] = []
         before = self.stable_mg("before replicate 1")

@@ -212,6 +212,8 @@ def _mt_status(line: bytes, command: str) -> bool | None:
     if isinstance(reply, mtsics.StatusReply) and reply.command == command:
         if reply.status in ("A", "S", "D"):
             return True
+        if reply.status == "I":
+            raise DeviceTimeoutError(f"balance answered {command} I (not stable in time)")
         raise BalanceCommandError(f"{command}: balance answered {command} {reply.status}")
     if isinstance(reply, mtsics.ErrorReply):
         raise BalanceCommandError(f"{command}: balance answered {reply.code}")

@@ -1,0 +1,139 @@
+"""The guided run as an operator sees it: `labcal-edge gravimetric` at a terminal (stdin/stdout of
+a real subprocess), against the simulated station; and a balance that never settles."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from labcal_edge.cli import main
+
+from .agent_config import agent_toml
+from .sim import server, sim_station
+
+STATION = """
+[balance]
+protocol = "mt-sics"
+settle_s = 0.05
+[[pipettes]]
+serial = "P-T"
+nominal_ul = 1000
+min_ul = 100
+[sensor]
+"""
+
+
+class Terminal:
+    """Reads the program's output as it comes; answers prompts."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        assert proc.stdin is not None
+        self.proc = proc
+        os.set_blocking(proc.stdout.fileno(), False)
+        self.screen = ""
+        self._seen = 0
+
+    def expect(self, text: str, timeout: float = 20.0) -> None:
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while text not in self.screen[self._seen :]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never shown; screen:\n{self.screen}")
+            chunk = self.proc.stdout.read()
+            if chunk:
+                self.screen += chunk.decode()
+            else:
+                time.sleep(0.02)
+        self._seen = self.screen.index(text, self._seen) + len(text)
+
+    def type(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line.encode() + b"\n")
+        self.proc.stdin.flush()
+
+
+@pytest.mark.slow
+def test_operator_guided_quick_check_at_the_terminal(tmp_path: Path, tenant_id: str) -> None:
+    with sim_station(STATION, tmp_path / "dev") as station:
+        pip = server(station, "pipette")
+        config = agent_toml(
+            tmp_path,
+            tenant_id,
+            "mqtt://127.0.0.1:9",
+            balance=server(station, "balance").address,
+            pipettes=(pip.address,),
+            sensor=server(station, "sensor").address,
+        )
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "labcal_edge.cli",
+                "gravimetric",
+                "--config",
+                str(config),
+                "--quick",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+        term = Terminal(proc)
+        try:
+            term.expect("== Quick check")
+            term.expect("Operator name: ")
+            term.type("Tess")
+            term.expect("Pipette (connected): LabCal")
+            term.expect("Environment: air")
+            for volume in (1000, 100):
+                for n in range(1, 5):
+                    term.expect(f"Replicate {n}/4: deliver {volume} µL — press Enter when done")
+                    with pip.lock:  # the operator presses the pipette's button
+                        pip.device.handle_line(b"DISPENSE", 0.0)
+                    term.type("")
+                    term.expect(f"replicate {n}/4: ")  # the running result
+                    term.expect("(mean ")
+            term.expect("== Result")
+            term.expect("Overall: ")
+            assert proc.wait(timeout=30) in (0, 1)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
+    assert "1000 µL: mean" in term.screen
+    assert "100 µL: mean" in term.screen
+
+
+@pytest.mark.slow
+def test_a_balance_that_never_settles_ends_the_run_clearly(
+    tmp_path: Path, tenant_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    station_toml = STATION.replace("settle_s = 0.05", 'settle_s = 0.05\nfaults = ["unstable"]')
+    with sim_station(station_toml, tmp_path / "dev") as station:
+        config = agent_toml(
+            tmp_path,
+            tenant_id,
+            "mqtt://127.0.0.1:9",
+            balance=server(station, "balance").address,
+            pipettes=(server(station, "pipette").address,),
+            sensor=server(station, "sensor").address,
+            extra="[gravimetric]\nstable_timeout_s = 0.5\n",
+        )
+        script = tmp_path / "s.toml"
+        script.write_text('operator = "O"\ndeliver = "pipette"\nretry_unstable = [true, false]\n')
+        code = main(["gravimetric", "--config", str(config), "--script", str(script), "--quick"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.count("Weight not stable. Try again?: yes") == 1  # the operator retried once
+    assert "Weight not stable. Try again?: no" in out
+    assert "Overall" not in out
