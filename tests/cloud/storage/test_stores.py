@@ -85,3 +85,22 @@ def test_reads_are_filtered_by_tenant_time_and_device(store, messages):
     daily = store.usage_daily(messages.tenant, "P0001")
     assert [(d["cycles_min"], d["cycles_max"], d["reports"]) for d in daily] == [(100, 150, 2)]
     assert store.usage("another-tenant", "P0001") == []
+
+
+def test_postgres_staging_tables_are_reused_and_truncated(fresh_database_url, tenant_id, msgs):
+    from labcal_cloud.storage.postgres_store import PostgresStore
+
+    store = PostgresStore(fresh_database_url, truncate_after_rows=15)
+    try:
+        store.migrate()
+        store.add_station(StationRecord("st-1", tenant_id, "$7$101$x$y"))
+
+        for _ in range(6):  # crosses the truncate threshold twice; every batch stays exact
+            envs = [msgs.reading(), msgs.batch(3), msgs.usage(5)]
+            result = store.write_batch(batch_of(msgs, envs))
+            assert (result.stored, result.duplicates) == (3, 0)
+        assert store.count("messages", tenant_id) == 18
+        assert store.count("readings", tenant_id) == 6 * 4
+        assert store.count("usage_reports", tenant_id) == 6
+    finally:
+        store.close()
