@@ -199,6 +199,7 @@ class GravimetricWorkflow:
         values = []
         for name in ("m00", "m0", "mn", "mn1"):
             values.append(self.stable_mg(name))
+        self.op.say("  evaporation: " + ", ".join(f"{v:.4f} mg" for v in values))
         return EvaporationWeighings(
             m00_mg=values[0], m0_mg=values[1], mn_mg=values[2], mn1_mg=values[3]
         )
