@@ -30,7 +30,16 @@ from .deploy_files import (
     split_command,
 )
 
-LONG_RUNNING = ("timescaledb", "mosquitto", "ingest-1", "ingest-2", "scheduler", "api", "station")
+LONG_RUNNING = (
+    "timescaledb",
+    "mosquitto",
+    "ingest-1",
+    "ingest-2",
+    "scheduler",
+    "engine",
+    "api",
+    "station",
+)
 ONE_SHOTS = ("migrate", "provision")
 
 
@@ -179,10 +188,14 @@ def test_cloud_commands_parse_with_the_real_cli() -> None:
     for service in doc["services"].values():
         if not str(service.get("image", "")).startswith("labcal-cloud"):
             continue
-        if "entrypoint" in service:
-            continue  # provision runs its own script (test_provisioning.py)
-        args = [interpolate(a, env) for a in split_command(service["command"])]
-        check_cloud_args(args)
+        if service.get("entrypoint") == ["sh", "-c"]:
+            script = interpolate(service["command"][0], env)
+            calls = re.findall(r"labcal-cloud ([a-z][a-z -]*[a-z])", script)
+            assert calls, "a shell loop that runs no labcal-cloud command"
+            for call in calls:
+                check_cloud_args(call.split())
+        elif "entrypoint" not in service:  # provision: test_compose_provisioning.py
+            check_cloud_args([interpolate(a, env) for a in split_command(service["command"])])
 
 
 def test_cloud_settings_in_compose_are_accepted_by_the_cloud() -> None:

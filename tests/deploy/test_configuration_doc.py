@@ -10,11 +10,12 @@ import typing
 
 from pydantic import BaseModel
 
-from .deploy_files import ROOT, cloud_parser
+from .deploy_files import ROOT, cloud_parser, k8s_documents, load_compose, split_command
 
 DOC = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
 SOURCES = ("cloud/src", "edge/src", "firmware-sim/src", "shared/src")
 ENV_READ = re.compile(r"""environ(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]+)["']""")
+LABCAL_LITERAL = re.compile(r"""["'](LABCAL_[A-Z0-9_]+)["']""")
 
 
 _CODE = "\n".join(re.findall(r"```[a-z]*\n(.*?)```", DOC, re.S) + re.findall(r"`([^`\n]+)`", DOC))
@@ -40,29 +41,73 @@ def test_every_environment_variable_read_by_the_code_is_documented() -> None:
     read: set[str] = set()
     for folder in SOURCES:
         for path in (ROOT / folder).rglob("*.py"):
-            read |= set(ENV_READ.findall(path.read_text(encoding="utf-8")))
+            text = path.read_text(encoding="utf-8")
+            read |= set(ENV_READ.findall(text)) | set(LABCAL_LITERAL.findall(text))
     assert "LABCAL_BASE_URL" in read  # the scan works
     assert sorted(v for v in read if f"`{v}`" not in DOC) == []
 
 
-def _options(parser: argparse.ArgumentParser) -> set[str]:
-    out: set[str] = set()
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                out.add(name)
-                out |= _options(sub)
-        else:
-            out |= {o for o in action.option_strings if o.startswith("--") and o != "--help"}
-    return out
+            return dict(action.choices)
+    return {}
 
 
-def test_every_cli_option_is_documented() -> None:
+def _own_options(parser: argparse.ArgumentParser) -> set[str]:
+    return {
+        o
+        for a in parser._actions
+        for o in a.option_strings
+        if o.startswith("--") and o not in {"--help"}
+    }
+
+
+def _command_options(parser: argparse.ArgumentParser, words: list[str]) -> set[str]:
+    """Options of the (sub)command that ``words`` invokes, and the command words themselves."""
+    out = set()
+    for word in words:
+        sub = _subparsers(parser).get(word)
+        if sub is None:
+            break
+        out.add(word)
+        parser = sub
+    return out | _own_options(parser)
+
+
+def _deployed_cloud_commands() -> list[list[str]]:
+    """The ``labcal-cloud`` argument lists of every process in compose.yaml and deploy/k8s."""
+    commands = []
+    for service in load_compose()["services"].values():
+        if not str(service.get("image", "")).startswith("labcal-cloud"):
+            continue
+        if service.get("entrypoint") == ["sh", "-c"]:
+            found = re.findall(r"labcal-cloud ([a-z][a-z -]*[a-z])", service["command"][0])
+            commands += [call.split() for call in found]
+        elif "entrypoint" not in service:
+            commands.append(split_command(service["command"]))
+    for _, doc in k8s_documents():
+        spec = doc.get("spec", {})
+        spec = spec.get("jobTemplate", {}).get("spec", spec)
+        for container in spec.get("template", {}).get("spec", {}).get("containers", []):
+            commands.append([str(a) for a in container["args"]])
+    return commands
+
+
+def test_every_option_of_the_deployed_commands_is_documented() -> None:
     from labcal_edge.cli import _parser as edge_parser
     from labcal_sim.cli import _parser as sim_parser
 
-    options = _options(cloud_parser()) | _options(edge_parser()) | _options(sim_parser())
-    assert {"--client-id", "--config", "--protocol"} <= options
+    deployed = _deployed_cloud_commands()
+    assert ["migrate"] in deployed
+    options = _own_options(cloud_parser())
+    for words in deployed:
+        options |= _command_options(cloud_parser(), words)
+    for words in (["run"], ["check-config"], ["gravimetric"]):
+        options |= _command_options(edge_parser(), words)
+    options |= _own_options(edge_parser())
+    options |= _command_options(sim_parser(), ["station"])
+    assert {"--client-id", "--smtp-host", "--config", "--database-url"} <= options
     assert sorted(o for o in options if not _documented(o)) == []
 
 

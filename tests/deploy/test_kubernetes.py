@@ -13,7 +13,8 @@ import pytest
 from .deploy_files import K8S_DIR, check_cloud_args, k8s_documents, load_all
 
 VERSIONS = ("1.29.0", kubernetes_validate.latest_version())
-WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job", "CronJob"}
+BATCH_KINDS = {"Job", "CronJob"}
 
 
 def _docs(kind: str | None = None) -> list[dict[str, Any]]:
@@ -25,8 +26,16 @@ def _named(kind: str, name: str) -> dict[str, Any]:
     return doc
 
 
+def _pod(doc: dict[str, Any]) -> dict[str, Any]:
+    spec = doc["spec"]
+    if doc["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    pod: dict[str, Any] = spec["template"]["spec"]
+    return pod
+
+
 def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    containers: list[dict[str, Any]] = doc["spec"]["template"]["spec"]["containers"]
+    containers: list[dict[str, Any]] = _pod(doc)["containers"]
     return containers
 
 
@@ -73,6 +82,10 @@ def test_the_cloud_is_all_there_with_replicas() -> None:
     job = _named("Job", "labcal-migrate")
     assert _containers(job)[0]["args"] == ["migrate"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    engine = {tuple(_containers(d)[0]["args"]) for d in _docs("CronJob")}
+    assert engine == {("engine", "records"), ("engine", "due"), ("engine", "forecast")}
+    for cron in _docs("CronJob"):
+        assert cron["spec"]["concurrencyPolicy"] == "Forbid"
 
 
 def test_long_running_containers_have_probes_and_resources() -> None:
@@ -84,7 +97,7 @@ def test_long_running_containers_have_probes_and_resources() -> None:
             assert {"cpu", "memory"} <= set(resources["requests"]), c["name"]
             assert {"cpu", "memory"} <= set(resources["limits"]), c["name"]
             assert c["securityContext"]["allowPrivilegeEscalation"] is False
-            if doc["kind"] == "Job":
+            if doc["kind"] in BATCH_KINDS:
                 continue
             assert c["livenessProbe"]["httpGet"]["path"] == "/healthz", c["name"]
             assert c["readinessProbe"]["httpGet"]["path"] == "/readyz", c["name"]
@@ -122,7 +135,7 @@ def test_secret_and_configmap_references_exist() -> None:
     for doc in _docs():
         if doc["kind"] not in WORKLOAD_KINDS:
             continue
-        pod = doc["spec"]["template"]["spec"]
+        pod = _pod(doc)
         for volume in pod.get("volumes", []):
             if "secret" in volume:
                 assert volume["secret"]["secretName"] in secrets
