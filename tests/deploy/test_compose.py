@@ -83,6 +83,9 @@ def test_the_system_is_all_there() -> None:
     services = load_compose()["services"]
     assert set(LONG_RUNNING + ONE_SHOTS + ("influxdb",)) <= set(services)
     assert services["influxdb"]["profiles"] == ["influx"]
+    assert services["backup"]["profiles"] == ["backup"]
+    assert services["backup"]["entrypoint"] == ["bash", "/opt/labcal-postgres/backup.sh"]
+    assert "../postgres:/opt/labcal-postgres:ro" in services["backup"]["volumes"]
     assert services["timescaledb"]["image"].startswith("timescale/timescaledb:")
     for name in LONG_RUNNING:
         assert "healthcheck" in services[name], f"{name} has no healthcheck"
