@@ -227,3 +227,30 @@ def test_booking_control_stops_and_resumes_ahead_steps(
         ("initial", "cancelled"),
         ("follow_up", "pending"),
     ]
+
+
+def test_ab_conversion_report(db: str, store: PostgresReminderStore) -> None:
+    steps = [
+        NewStep(
+            "t1",
+            "due",
+            f"dev-{i}",
+            "initial",
+            f"u{i}",
+            "inbox",
+            f"u{i}",
+            "s",
+            "b",
+            T0,
+            "A" if i % 2 else "B",
+        )
+        for i in range(6)
+    ]
+    store.enqueue(steps)
+    clock = Clock(T0)
+    run_pass(store, {"inbox": InboxSender(store, clock)}, worker="w1", now=clock)
+    store.record_booking("t1", "dev-1", None, T0 + timedelta(days=2))  # variant A
+    store.record_booking("t1", "dev-3", None, T0 + timedelta(days=3))  # variant A
+    store.record_booking("t1", "dev-0", None, T0 - timedelta(days=1))  # before any reminder
+    report = {s.variant: (s.sent, s.converted) for s in store.variant_report("t1", "due")}
+    assert report == {"A": (3, 2), "B": (3, 0)}

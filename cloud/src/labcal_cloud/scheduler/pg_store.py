@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 
+from labcal_cloud.notify.experiments import VariantStats, conversion_by_variant
 from labcal_cloud.scheduler.ports import ClaimedStep, NewStep
 
 __all__ = ["PostgresReminderStore"]
@@ -166,6 +167,22 @@ class PostgresReminderStore:
                 (tenant, subject_key, now),
             )
             return cur.rowcount
+
+    def variant_report(self, tenant: str, sequence: str) -> list[VariantStats]:
+        """A/B conversion: subjects reached per variant (a step sent) and booked after it."""
+        sent = self._conn.execute(
+            "SELECT DISTINCT variant, subject_key FROM reminder_step "
+            "WHERE tenant = %s AND sequence = %s AND status = 'sent'",
+            (tenant, sequence),
+        ).fetchall()
+        converted = self._conn.execute(
+            "SELECT DISTINCT c.variant, c.subject_key FROM reminder_conversion c "
+            "WHERE c.tenant = %s AND EXISTS (SELECT 1 FROM reminder_step s WHERE s.tenant = "
+            "c.tenant AND s.subject_key = c.subject_key AND s.sequence = %s "
+            "AND s.status = 'sent' AND s.sent_at <= c.booked_at)",
+            (tenant, sequence),
+        ).fetchall()
+        return conversion_by_variant([(v, k) for v, k in sent], [(v, k) for v, k in converted])
 
     def write_inbox(self, step: ClaimedStep, now: datetime) -> None:
         with self._conn.transaction():
