@@ -8,19 +8,12 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from labcal_cloud.engine.errors import PolicyError
-from labcal_cloud.notify.booking_link import (
-    BookingClaim,
-    BookingLinkError,
-    sign_booking_token,
-    verify_booking_token,
-)
 from labcal_cloud.notify.experiments import Variant, assign_variant, conversion_by_variant
 from labcal_cloud.notify.messages import render_due_step, render_onboarding_step
 from labcal_cloud.notify.preferences import Channel, Recipient, deliver_at
 from labcal_cloud.notify.sequence import DUE_SEQUENCE, ONBOARDING_SEQUENCE, plan_steps
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-KEY = b"k" * 32
 
 
 def test_due_sequence_plans_all_future_steps() -> None:
@@ -81,27 +74,6 @@ def test_bad_recipient_settings() -> None:
         Recipient("u", (), "Mars/Olympus")
     with pytest.raises(PolicyError, match="quiet"):
         Recipient("u", (), "UTC", time(21), None)
-
-
-def test_booking_link_round_trip_and_refusals() -> None:
-    claim = BookingClaim("t1", "dev-9", 42, NOW + timedelta(days=14))
-    token = sign_booking_token(claim, KEY)
-    assert verify_booking_token(token, KEY, NOW) == claim.__class__(
-        "t1", "dev-9", 42, claim.expires_at.replace(microsecond=0)
-    )
-    with pytest.raises(BookingLinkError, match="expired"):
-        verify_booking_token(token, KEY, NOW + timedelta(days=15))
-    with pytest.raises(BookingLinkError, match="signature"):
-        verify_booking_token(token, b"x" * 32, NOW)
-    _payload, mac = token.split(".")
-    forged = sign_booking_token(BookingClaim("t2", "dev-9", 42, claim.expires_at), KEY)
-    with pytest.raises(BookingLinkError, match="signature"):
-        verify_booking_token(forged.split(".")[0] + "." + mac, KEY, NOW)
-    for bad in ("", "abc", "a.b.c", "!!.??"):
-        with pytest.raises(BookingLinkError):
-            verify_booking_token(bad, KEY, NOW)
-    with pytest.raises(BookingLinkError, match="16 bytes"):
-        sign_booking_token(claim, b"short")
 
 
 def test_ab_assignment_is_deterministic_and_weighted() -> None:

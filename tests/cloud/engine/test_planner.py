@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+from labcal_cloud.booking.links import verify_booking_link
 from labcal_cloud.engine.due import DueBasis, DueState, DueStatus
-from labcal_cloud.notify.booking_link import verify_booking_token
 from labcal_cloud.notify.experiments import Variant
 from labcal_cloud.notify.planner import DueItem, plan_due_reminders, plan_onboarding
 from labcal_cloud.notify.preferences import Channel, Recipient
@@ -41,9 +41,10 @@ def test_due_item_gets_each_step_on_each_channel_with_link_and_reason() -> None:
     first = steps[0]
     assert first.send_at == NOW + timedelta(days=10)  # 11:00 in Berlin: not quiet
     assert "34,000 of 50,000 cycles at 400/day" in first.body
-    token = first.body.split("https://p.test/book/")[1].split()[0]
-    claim = verify_booking_token(token, KEY, NOW)
-    assert (claim.tenant, claim.device) == ("t1", "dev-1")
+    token = first.body.split("https://p.test/book?token=")[1].split()[0]
+    link = verify_booking_link(KEY, token, NOW.date())  # what the portal's /book page checks
+    assert (link.tenant_id, link.device_id) == ("t1", "dev-1")
+    assert link.expires == (NOW + timedelta(days=60)).date()
 
 
 def test_steps_falling_in_quiet_hours_wait_for_the_morning() -> None:

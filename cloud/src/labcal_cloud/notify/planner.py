@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from labcal_cloud.booking.links import BookingLink, sign_booking_link
 from labcal_cloud.engine.due import DueState
-from labcal_cloud.notify.booking_link import BookingClaim, sign_booking_token
 from labcal_cloud.notify.experiments import Variant, assign_variant
 from labcal_cloud.notify.messages import render_due_step, render_onboarding_step
 from labcal_cloud.notify.preferences import Recipient, deliver_at
@@ -41,15 +41,14 @@ def plan_due_reminders(
     experiment: str = "",
     variants: Sequence[Variant] = (),
 ) -> list[NewStep]:
-    """Steps for every recipient and each of their channels. The booking link carries a
-    placeholder step id 0: the token identifies tenant and device, which is what stops the
-    sequence (the scheduler records the step through the link's query string)."""
+    """Steps for every recipient and each of their channels. The one-click link is the
+    portal's signed booking link (``labcal_cloud.booking.links``: tenant, device, expiry,
+    HMAC), ``{booking_base_url}?token=…`` — the portal's ``/book`` page verifies it, and the
+    booking it leads to stops the sequence (``ReminderControl``)."""
     steps: list[NewStep] = []
-    token = sign_booking_token(
-        BookingClaim(item.tenant, item.device_id, 0, now + timedelta(days=link_valid_days)),
-        link_key,
-    )
-    url = f"{booking_base_url.rstrip('/')}/{token}"
+    expires = (now + timedelta(days=link_valid_days)).date()
+    token = sign_booking_link(link_key, BookingLink(item.tenant, item.device_id, expires))
+    url = f"{booking_base_url}?token={token}"
     for r in recipients:
         variant = assign_variant(experiment, r.user_id, variants) if variants else None
         shift = timedelta(days=variant.offset_shift_days) if variant else timedelta(0)
