@@ -84,8 +84,8 @@ class DemoPaths:
     def station_file(self, station: SimStation) -> Path:
         return self.root / f"sim-{station.id}.toml"
 
-    def edge_file(self, station: SimStation) -> Path:
-        return self.root / f"edge-{station.id}.toml"
+    def edge_file(self, station: SimStation, variant: str = "") -> Path:
+        return self.root / f"edge-{station.id}{variant}.toml"
 
     def edge_data(self, station: SimStation) -> Path:
         return self.root / "edge" / station.id
@@ -147,9 +147,16 @@ def station_toml(paths: DemoPaths, station: SimStation, seed: int) -> str:
 
 
 def edge_toml(
-    paths: DemoPaths, station: SimStation, tenant: str, mqtt_port: int, log_level: str = "INFO"
+    paths: DemoPaths,
+    station: SimStation,
+    tenant: str,
+    mqtt_port: int,
+    *,
+    pipettes: tuple[SimPipette, ...] | None = None,
+    log_level: str = "INFO",
 ) -> str:
-    """The edge agent's file for ``station`` (plain MQTT to the private broker on 127.0.0.1)."""
+    """The edge agent's file for ``station`` (plain MQTT to the private broker on 127.0.0.1);
+    ``pipettes`` narrows the pipettes (a gravimetric run uses the first one listed)."""
     lines = [
         f'log_level = "{log_level}"',
         "[station]",
@@ -176,7 +183,7 @@ def edge_toml(
     if station.balance_serial:
         link = _link(paths, station, "balance", station.balance_serial)
         lines += ["[[balance]]", 'name = "balance"', f'port = "{link}"', "poll_s = 10"]
-    for i, p in enumerate(station.pipettes):
+    for i, p in enumerate(station.pipettes if pipettes is None else pipettes):
         link = _link(paths, station, "pipette", p.serial)
         lines += ["[[pipette]]", f'name = "pipette-{i + 1}"', f'port = "{link}"']
     if station.sensor_serial:
@@ -187,14 +194,18 @@ def edge_toml(
 
 def gravimetric_script(volumes_ul: tuple[float, ...]) -> str:
     """Answers of the scripted operator: the pipette dispenses by itself into the balance."""
-    vols = ", ".join(f"{v:g}" for v in volumes_ul)
-    return f'operator = "Demo Operator"\ndeliver = "pipette"\nvolumes_ul = [{vols}]\n'
+    text = 'operator = "Demo Operator"\ndeliver = "pipette"\n'
+    if volumes_ul:  # else the workflow's defaults for the pipette and the mode
+        text += f"volumes_ul = [{', '.join(f'{v:g}' for v in volumes_ul)}]\n"
+    return text
 
 
-def mosquitto_conf(port: int, data: Path) -> str:
-    """A private, loopback-only broker for the demo (the machine's own broker is never used)."""
+def mosquitto_conf(port: int, data: Path, user: str) -> str:
+    """A private, loopback-only broker for the demo (the machine's own broker is never used);
+    ``user``: run as this user (Mosquitto started as root otherwise switches to 'mosquitto')."""
     return (
         "per_listener_settings false\n"
+        f"user {user}\n"
         f"listener {port} 127.0.0.1\n"
         "allow_anonymous true\n"
         "persistence false\n"

@@ -9,6 +9,7 @@ while the portal is already up; the worker reports usage, the certificate and th
 
 from __future__ import annotations
 
+import getpass
 import os
 import secrets
 import shutil
@@ -164,7 +165,7 @@ def _run(
     # -- broker
     mqtt_port = free_port()
     say(f"broker: starting a private Mosquitto on 127.0.0.1:{mqtt_port}")
-    paths.broker_conf.write_text(mosquitto_conf(mqtt_port, paths.logs))
+    paths.broker_conf.write_text(mosquitto_conf(mqtt_port, paths.logs, getpass.getuser()))
     broker = sup.start("broker", [str(find_mosquitto()), "-c", str(paths.broker_conf)])
     _wait(lambda: wait_port("127.0.0.1", mqtt_port, 0.5), 20, "broker", broker)
     say(f"broker: ready (pid {broker.pid})")
@@ -261,21 +262,38 @@ def _run(
         sims[station.id] = child
     bench = _start_agent(sup, edge, paths, BENCH_STATION, url, say)
     paths.script.write_text(gravimetric_script(opts.volumes_ul))
-    say(
-        f"gravimetric: scripted ISO 8655 calibration of {BALANCE_STATION.pipettes[0].serial} "
-        f"on {BALANCE_STATION.id} ({', '.join(f'{v:g}' for v in opts.volumes_ul)} µL x 10)"
+    quick_pipette = BALANCE_STATION.pipettes[1]
+    quick_script = paths.root / "quick-check-script.toml"
+    quick_script.write_text(gravimetric_script(()))
+    paths.edge_file(BALANCE_STATION, "-quick").write_text(
+        edge_toml(paths, BALANCE_STATION, world.tenant_id, mqtt_port, pipettes=(quick_pipette,))
     )
-    grav = sup.start(
-        "gravimetric",
-        [
-            edge,
-            "gravimetric",
-            "--config",
-            str(paths.edge_file(BALANCE_STATION)),
-            "--script",
-            str(paths.script),
-        ],
-    )
+    runs = [
+        (
+            f"scripted ISO 8655 calibration of {BALANCE_STATION.pipettes[0].serial} "
+            f"({', '.join(f'{v:g}' for v in opts.volumes_ul)} µL x 10)",
+            [
+                edge,
+                "gravimetric",
+                "--config",
+                str(paths.edge_file(BALANCE_STATION)),
+                "--script",
+                str(paths.script),
+            ],
+        ),
+        (
+            f"scripted quick check of {quick_pipette.serial}",
+            [
+                edge,
+                "gravimetric",
+                "--quick",
+                "--script",
+                str(paths.script),
+                "--config",
+                str(paths.edge_file(BALANCE_STATION, "-quick")),
+            ],
+        ),
+    ]
     say("")
     say(f"Portal:   {base_url}/login")
     say(f"Login:    {world.login}   password: {world.password}")
@@ -285,14 +303,21 @@ def _run(
         "Ctrl-C stops everything."
     )
     say("")
-    watched = [c for c in (broker, api, ingest, worker, bench, *sims.values()) if c]
+    watched = [broker, api, ingest, worker, bench, *sims.values()]
+    one_shot: Child | None = None
     balance_agent: Child | None = None
     reported: set[str] = set()
     while not stop.is_set():
-        if balance_agent is None and not grav.alive():
-            rc = grav.proc.returncode
+        if one_shot is not None and not one_shot.alive():
+            rc = one_shot.proc.returncode
             verdict = {0: "passed", 1: "done, the pipette did not pass"}.get(rc, f"failed ({rc})")
-            say(f"gravimetric: {verdict} (log: {grav.log_path})")
+            say(f"{one_shot.name}: {verdict} (log: {one_shot.log_path})")
+            one_shot = None
+        if one_shot is None and runs:
+            text, argv = runs.pop(0)
+            say(f"gravimetric: {text} on {BALANCE_STATION.id}")
+            one_shot = sup.start(f"gravimetric-{2 - len(runs)}", argv)
+        if one_shot is None and not runs and balance_agent is None:
             balance_agent = _start_agent(sup, edge, paths, BALANCE_STATION, url, say)
             watched.append(balance_agent)
         for child in watched:

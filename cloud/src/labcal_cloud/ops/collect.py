@@ -50,8 +50,9 @@ def read_figures(db: Database) -> StoredFigures:
         " WHERE x.station = m.station AND x.payload_type = 'station_status')"
     )
     for tenant, station, payload in rows:
-        try:
-            depth[(str(tenant), str(station))] = int(json.loads(payload).get("outbox_depth", 0))
+        try:  # text on SQLite, already decoded (jsonb) on PostgreSQL
+            doc = json.loads(payload) if isinstance(payload, str | bytes) else payload
+            depth[(str(tenant), str(station))] = int(doc.get("outbox_depth", 0))
         except (TypeError, ValueError, AttributeError):
             continue
     sent = {

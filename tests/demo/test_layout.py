@@ -1,0 +1,66 @@
+"""The files the demo writes are accepted by the real parsers of the simulator and the edge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from labcal_cloud.demo.layout import (
+    BALANCE_STATION,
+    BENCH_STATION,
+    DemoPaths,
+    edge_toml,
+    gravimetric_script,
+    mosquitto_conf,
+    station_toml,
+)
+from labcal_cloud.demo.projector import weekly_cycles
+from labcal_edge.config import parse_config
+from labcal_sim.station_config import parse_station_config
+
+
+def test_station_files_parse_and_serve_every_device_on_a_pty(tmp_path: Path) -> None:
+    paths = DemoPaths(tmp_path)
+    config = parse_station_config(station_toml(paths, BALANCE_STATION, seed=1))
+    assert config.balance is not None
+    assert config.balance.serial == BALANCE_STATION.balance_serial
+    assert [p.serial for p in config.pipettes] == [p.serial for p in BALANCE_STATION.pipettes]
+    assert config.sensor is not None
+    assert {config.balance.transport, config.sensor.transport} == {"pty"}
+    bench = parse_station_config(station_toml(paths, BENCH_STATION, seed=2))
+    assert bench.balance is None
+    assert len(bench.pipettes) == 3
+
+
+def test_edge_files_parse_and_point_at_the_stations_pty_links(tmp_path: Path) -> None:
+    paths = DemoPaths(tmp_path)
+    config = parse_config(edge_toml(paths, BALANCE_STATION, "tenant1", 41883))
+    assert (config.station.tenant, config.station.id) == ("tenant1", "demo-bal-01")
+    assert (config.mqtt.host, config.mqtt.port) == ("127.0.0.1", 41883)
+    assert config.balance[0].port == str(paths.devices(BALANCE_STATION) / "balance-B-DEMO-0001")
+    assert [p.port.rsplit("/", 1)[1] for p in config.pipette] == [
+        "pipette-LP1000-0101",
+        "pipette-LP100-0102",
+    ]
+    assert config.environment is not None
+    only_second = parse_config(
+        edge_toml(paths, BALANCE_STATION, "tenant1", 1, pipettes=BALANCE_STATION.pipettes[1:])
+    )
+    assert [p.port.rsplit("-", 1)[1] for p in only_second.pipette] == ["0102"]
+
+
+def test_scripts_and_broker_config() -> None:
+    assert "volumes_ul = [1000, 500, 100]" in gravimetric_script((1000.0, 500.0, 100.0))
+    assert "volumes_ul" not in gravimetric_script(())
+    conf = mosquitto_conf(41883, Path("/x"), "me")
+    assert "listener 41883 127.0.0.1\n" in conf
+    assert "user me\n" in conf
+
+
+def test_weekly_cycles_from_lifetime_counters() -> None:
+    def at(day: int) -> datetime:
+        return datetime(2026, 11, day, 12, tzinfo=UTC)
+
+    # Mon 16, Wed 18 | Mon 23, Tue 24 (after a service reset to 5)
+    weeks = weekly_cycles([(at(18), 30), (at(16), 10), (at(23), 42), (at(24), 5)])
+    assert {str(k): v for k, v in weeks.items()} == {"2026-11-16": 30, "2026-11-23": 17}
