@@ -19,6 +19,7 @@ import argparse
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -354,13 +355,15 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=3_000, help="100-reading batch messages")
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # clean up (finally blocks) on kill
     n, nb = (5_000, 300) if args.quick else (args.messages, args.batches)
     workdir = Path(tempfile.mkdtemp(prefix="labcal-bench-"))
     broker, port = start_broker(workdir)
     try:
         print(
             f"ingest bench: {n} single-reading messages, {nb} x 100-reading batches, "
-            f"{os.cpu_count()} CPUs, private mosquitto :{port}"
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+            f"private mosquitto :{port}"
         )
         raw = raw_ceiling(n, port)
         print(f"raw ceiling mosquitto_sub | psql COPY : {raw:10,.0f} msg/s")
@@ -383,6 +386,7 @@ def main() -> None:
                 f"{kind:8} publish → commit latency at 1,000 msg/s: p50 {p50:6.1f} ms, "
                 f"p99 {p99:6.1f} ms ({count} messages)"
             )
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         broker.terminate()
         broker.wait(10)
