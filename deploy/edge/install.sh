@@ -8,11 +8,12 @@
 #   1. python3 (>= 3.11) with venv support (apt-get install python3-venv when missing)
 #   2. system user `labcal` (no login shell, home /var/lib/labcal-edge) in group `dialout`,
 #      so the agent may open serial ports (/dev/ttyUSB*, /dev/ttyACM*) without root
-#   3. /etc/labcal (root:labcal 0750) and /var/lib/labcal-edge (labcal, 0750: outbox, state)
+#   3. /etc/labcal (root:G 0750) and /var/lib/labcal-edge (labcal:G 0750: outbox, state), where G
+#      is the unit's Group= (the group the agent runs as; default: labcal)
 #   4. a virtualenv in /opt/labcal-edge/venv with labcal-shared and labcal-edge installed from
 #      this repository (or, offline, from wheels in --wheels DIR); upgraded in place when the
 #      repository's version differs from the installed one (or with --reinstall)
-#   5. /etc/labcal/edge.toml from --config FILE (root:labcal 0640, it holds the MQTT password);
+#   5. /etc/labcal/edge.toml from --config FILE (root:G 0640, it holds the MQTT password);
 #      an existing file is kept unless --config is given; the result is checked with
 #      `labcal-edge check-config`
 #   6. the systemd unit deploy/systemd/labcal-edge.service → /etc/systemd/system, enabled, and
@@ -78,6 +79,10 @@ on_system() {
 }
 
 [ -f "$unit_src" ] || die "systemd unit not found: $unit_src"
+# The agent runs with the unit's Group= as its group (supplementary groups come from /etc/group,
+# which does not list a user's primary group), so the files it reads belong to that group.
+group=$(sed -n 's/^Group=\(.*\)$/\1/p' "$unit_src" | tail -n 1)
+group=${group:-$user}
 [ -z "$config" ] || [ -f "$config" ] || die "no such configuration file: $config"
 [ -z "$wheels" ] || [ -d "$wheels" ] || die "no such wheel directory: $wheels"
 if $system && ! $dry_run && [ "$(id -u)" != 0 ]; then
@@ -109,8 +114,8 @@ fi
 for d in "$etc_dir" "$state_dir"; do
   if [ -d "$d" ]; then note "$d exists"; else run mkdir -p "$d"; fi
 done
-on_system chown "root:$user" "$etc_dir"
-on_system chown "$user:$user" "$state_dir"
+on_system chown "root:$group" "$etc_dir"
+on_system chown "$user:$group" "$state_dir"
 run chmod 0750 "$etc_dir" "$state_dir"
 
 # 4. Virtualenv and packages (pip upgrades in place; unchanged packages are kept).
@@ -144,7 +149,7 @@ fi
 config_ok=false
 if [ -n "$config" ]; then
   run install -m 0640 "$config" "$config_dst"
-  on_system chown "root:$user" "$config_dst"
+  on_system chown "root:$group" "$config_dst"
 elif [ -f "$config_dst" ]; then
   note "configuration $config_dst kept"
 else

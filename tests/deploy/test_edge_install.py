@@ -177,3 +177,15 @@ def test_the_example_config_is_valid() -> None:
     config = load_config(DEPLOY / "edge" / "edge.example.toml")
     assert config.mqtt.tls is not None
     assert config.mqtt.port == 8883
+
+
+def test_files_belong_to_the_group_the_real_unit_runs_as(inputs: Path) -> None:
+    unit = (DEPLOY / "systemd" / "labcal-edge.service").read_text(encoding="utf-8")
+    groups = [line.split("=", 1)[1] for line in unit.splitlines() if line.startswith("Group=")]
+    group = groups[-1] if groups else "labcal"
+    done = _install("--dry-run", "--config", inputs / "edge.toml")
+    assert done.returncode == 0, done.stderr
+    assert f"would run: chown root:{group} /etc/labcal\n" in done.stdout
+    assert f"would run: chown root:{group} /etc/labcal/edge.toml\n" in done.stdout
+    assert f"would run: chown labcal:{group} /var/lib/labcal-edge\n" in done.stdout
+    assert "/etc/systemd/system/labcal-edge.service" in done.stdout
