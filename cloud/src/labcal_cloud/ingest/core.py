@@ -51,13 +51,14 @@ StationLookup = Callable[[str], str | None]
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """One MQTT message as received (``mid``/``qos`` let the shell ack it later)."""
+    """One MQTT message as received (``mid``/``qos``/``connection`` let the shell ack it later)."""
 
     topic: str
     payload: bytes
     received_at: datetime
     mid: int = 0
     qos: int = 1
+    connection: int = 0  # which MQTT connection delivered it: a packet id is only valid there
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,13 @@ class MqttSource:
         self.config = config
         self._queue: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
         self.connected = threading.Event()
+        # Packet ids are per connection: after a reconnect the broker resends unacked messages
+        # (same ids) and may reuse ids for new ones, so an ack for a message of an earlier
+        # connection could acknowledge a different, uncommitted message. Such acks are skipped;
+        # the resent copy is stored (as a duplicate) and acked on the connection that sent it.
+        self._connection = 0
+        self._ack_lock = threading.Lock()
+        self.stale_acks = 0
         self.subscribed = threading.Event()
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -97,6 +104,8 @@ class MqttSource:
         if rc.is_failure:
             log.error("MQTT connect refused: %s", rc)
             return
+        with self._ack_lock:
+            self._connection += 1
         self.connected.set()
         client.subscribe(self._filter, qos=1)
 
@@ -112,7 +121,9 @@ class MqttSource:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         payload = bytes(msg.payload)
-        self._queue.put(Incoming(msg.topic, payload, datetime.now(UTC), msg.mid, msg.qos))
+        self._queue.put(
+            Incoming(msg.topic, payload, datetime.now(UTC), msg.mid, msg.qos, self._connection)
+        )
 
     def next_batch(self, max_items: int, timeout_s: float) -> list[Incoming]:
         try:
@@ -129,7 +140,14 @@ class MqttSource:
         return items
 
     def ack(self, items: Sequence[Incoming]) -> None:
+        """Ack the items of the current connection; count the others in ``stale_acks``."""
         ack = self._client.ack
-        for item in items:
-            if item.qos > 0:
-                ack(item.mid, item.qos)
+        stale = 0
+        with self._ack_lock:
+            current = self._connection
+            for item in items:
+                if item.connection != current:
+                    stale += 1
+                elif item.qos > 0:
+                    ack(item.mid, item.qos)
+            self.stale_acks += stale
