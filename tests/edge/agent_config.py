@@ -27,6 +27,12 @@ def agent_toml(
         "[usage]\npoll_interval_s = 0.2\n"
         '[clock]\nntp = "none"\n'
     )
+    if "delivery_wait_s" in extra:
+        pass
+    elif "[gravimetric]" not in extra:
+        extra = "[gravimetric]\ndelivery_wait_s = 0\n" + extra
+    else:
+        extra = extra.replace("[gravimetric]\n", "[gravimetric]\ndelivery_wait_s = 0\n")
     if balance is not None:
         text += f'[[balance]]\nname = "bal"\nport = "{balance}"\ntimeout_s = 1.0\n'
         if balance_poll_s is not None:

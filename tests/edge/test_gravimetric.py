@@ -13,6 +13,7 @@ from labcal_shared.iso8655 import evaluate_contract_run
 
 from .agent_config import agent_toml
 from .sim import server, sim_station
+from .subscriber import Collector
 
 SYSTEMATIC_PCT = 1.5
 STATION = f"""
@@ -47,13 +48,14 @@ def run_cli(  # type: ignore[no-untyped-def]
     script: str,
     *extra: str,
     protocol: str = "mt-sics",
+    mqtt_url: str = "mqtt://127.0.0.1:9",
 ):
     with sim_station(STATION.format(protocol=protocol), tmp_path / "dev") as station:
         config = agent_toml(
             tmp_path,
             tenant,
-            # an unreachable broker: the run must complete and stay queued in the outbox
-            "mqtt://127.0.0.1:9",
+            # default: an unreachable broker; the run must complete and stay queued in the outbox
+            mqtt_url,
             balance=server(station, "balance").address,
             pipettes=(server(station, "pipette").address,),
             sensor=server(station, "sensor").address,
@@ -62,6 +64,7 @@ def run_cli(  # type: ignore[no-untyped-def]
         path = tmp_path / "script.toml"
         path.write_text(script)
         code = main(["gravimetric", "--config", str(config), "--script", str(path), *extra])
+        assert code in (0, 1)  # passed or failed, never a configuration error
         assert station.bench is not None
         truth = list(station.bench.truth)
     return code, truth
@@ -136,3 +139,23 @@ def test_outlier_is_repeated_only_when_the_operator_confirms(
     assert len(truth) == 4  # one replicate delivered twice
     assert out.count("Repeat this replicate?: yes") == 1
     assert out.count("Repeat this replicate?: no") == 3
+
+
+@pytest.mark.slow
+def test_run_and_its_readings_reach_the_broker(
+    tmp_path: Path, tenant_id: str, mqtt_url: str
+) -> None:
+    collector = Collector(mqtt_url, tenant_id).start()
+    try:
+        script = 'operator = "O"\ndeliver = "pipette"\nvolumes_ul = [500]\nreplicates = 2\n'
+        extra = "[gravimetric]\ndelivery_wait_s = 10\n"
+        run_cli(tmp_path, tenant_id, extra, script, mqtt_url=mqtt_url)
+        assert stored(tmp_path) == []  # all delivered, nothing left behind
+        got = collector.wait_for(lambda m: any(isinstance(e.payload, GravimetricRun) for e in m))
+    finally:
+        collector.stop()
+    runs = [e.payload for e in got if isinstance(e.payload, GravimetricRun)]
+    assert len(runs) == 1
+    readings = [e for e in got if isinstance(e.payload, Reading)]
+    assert len({e.message_id for e in readings}) == 4 + 3  # evaporation, start, 2 replicates
+    assert all(e.payload.run_id == runs[0].run_id for e in readings)  # type: ignore[union-attr]

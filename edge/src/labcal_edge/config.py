@@ -152,6 +152,7 @@ class GravimetricConfig(_Section):
     stable_timeout_s: Positive = 30.0
     outlier_limit_pct: Positive = 5.0  # replicate this far from the target is flagged
     mpe_edition: str = "ISO 8655-2:2002"
+    delivery_wait_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 10.0  # after the run
 
 
 class EdgeConfig(_Section):

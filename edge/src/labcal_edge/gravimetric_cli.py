@@ -30,8 +30,6 @@ __all__ = ["run_gravimetric"]
 
 log = logging.getLogger("labcal_edge.gravimetric")
 
-_DELIVERY_WAIT_S = 10.0
-
 
 def _connect(device: Device[Any] | None) -> bool:
     return device is not None and device.supervised.ensure()
@@ -79,7 +77,7 @@ def run_gravimetric(
     net.start()
     try:
         outcome = workflow.run(RunMode.QUICK_CHECK if quick else RunMode.CALIBRATION)
-        deadline = time.monotonic() + _DELIVERY_WAIT_S
+        deadline = time.monotonic() + config.gravimetric.delivery_wait_s
         while outbox.depth and time.monotonic() < deadline and not stop.is_set():
             time.sleep(0.05)
         if outbox.depth:
