@@ -43,6 +43,11 @@ def seed(url: str, devices: int) -> tuple[str, str]:
     services = build_services(PortalSettings(database_url=url, fast_password_hashing=True))
     logins = seed_demo(services, devices, PASSWORD)
     services.db.close()
+    if url.startswith("postgresql://"):  # what autovacuum does soon after a bulk load
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE portal_devices")
     return logins.lab_admin, logins.site_ids[0]
 
 
@@ -135,7 +140,7 @@ def main() -> None:
     elif url.startswith("postgresql://"):
         import psycopg
 
-        name = f"labcal_bench_{uuid.uuid4().hex[:8]}"
+        name = f"labcal_portal_bench_{uuid.uuid4().hex[:8]}"
         admin = url
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')

@@ -134,6 +134,16 @@ class Accounts:
             raise NotFoundError("user not found")
         return _user(row)
 
+    def user_by_email(self, tenant_id: str, email: str) -> User:
+        row = self._db.one(
+            f"SELECT {_USER_COLS} FROM portal_users WHERE email = ? AND tenant_id = ?"
+            " AND deleted_at IS NULL",
+            (email.strip().lower(), tenant_id),
+        )
+        if row is None:
+            raise AuthError("no account with this e-mail in this organisation")
+        return _user(row)
+
     def set_marketing_consent(self, user: User, consent: bool) -> None:
         self._db.execute(
             "UPDATE portal_users SET marketing_consent = ? WHERE id = ?", (int(consent), user.id)
@@ -171,7 +181,11 @@ class Accounts:
             self._limiter.record_failure(key, now.timestamp())
             raise AuthError("wrong e-mail or password")
         self._limiter.reset(key)
-        user = _user(row)
+        return self.start_session(_user(row))
+
+    def start_session(self, user: User) -> tuple[str, Principal]:
+        """A new session for ``user`` (after a password or single sign-on login)."""
+        now = self._rt.now()
         token, csrf = self._rt.new_secret(), self._rt.new_secret()
         self._db.execute(
             "INSERT INTO portal_sessions (token_hash, user_id, csrf_token, created_at, expires_at)"

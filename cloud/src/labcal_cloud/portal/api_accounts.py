@@ -174,6 +174,18 @@ def create_tenant(body: TenantIn, p: CurrentPrincipal, s: ServicesDep) -> Tenant
     return TenantOut(id=tenant.id, name=tenant.name, admin=UserOut.of(admin))
 
 
+class SsoIn(BaseModel):
+    issuer: str = Field(min_length=8, max_length=500)
+    client_id: str = Field(min_length=1, max_length=200)
+    client_secret: str = Field(default="", max_length=500)
+
+
+@router.put("/sso", status_code=204)
+def configure_sso(body: SsoIn, p: LabAdmin, s: ServicesDep) -> None:
+    """Single sign-on for the caller's organisation: users then log in at /sso/{tenant_id}/login."""
+    s.oidc.configure(p.tenant_id, body.issuer, body.client_id, body.client_secret)
+
+
 @router.put("/me/consent")
 def set_consent(body: ConsentIn, p: CurrentPrincipal, s: ServicesDep) -> UserOut:
     s.accounts.set_marketing_consent(p.user, body.marketing)

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from labcal_cloud.accounts.errors import PortalError, RateLimitedError
+from labcal_cloud.accounts.oidc import OidcLogin
 from labcal_cloud.accounts.passwords import PasswordHashing
 from labcal_cloud.accounts.store import Accounts
 from labcal_cloud.booking.ports import Mailer, NoReminders, ReminderControl
@@ -38,6 +39,7 @@ from labcal_cloud.portal import (
     pages_booking,
     pages_devices,
     pages_reports,
+    pages_sso,
 )
 from labcal_cloud.portal.auth import LoginRequiredError
 from labcal_cloud.portal.database import Database, connect
@@ -91,6 +93,7 @@ def build_services(
         certificates=certificates,
         bookings=bookings,
         reports=Reports(db, rt, registry),
+        oidc=OidcLogin(db, rt, accounts, settings.base_url),
         link_secret=secret,
     )
 
@@ -127,6 +130,7 @@ def create_app(
         pages_devices.router,
         pages_booking.router,
         pages_reports.router,
+        pages_sso.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -21,9 +21,10 @@ Row = tuple[Any, ...]
 class Database:
     """One connection, used under a lock; every statement runs inside a transaction."""
 
-    def __init__(self, conn: Any, *, dialect: str) -> None:
+    def __init__(self, conn: Any, *, dialect: str, url: str = "") -> None:
         self._conn = conn
         self.dialect = dialect
+        self._url = url
         self._lock = threading.RLock()
         self._depth = 0
 
@@ -34,11 +35,13 @@ class Database:
     def transaction(self) -> Iterator[Database]:
         """Run the block in one transaction (nested blocks join the outer one)."""
         with self._lock:
+            if self._depth == 0 and self.dialect == "postgresql" and self._conn.closed:
+                self._reconnect()  # the server dropped us (restart, failover): start afresh
             self._depth += 1
             try:
                 yield self
             except BaseException:
-                if self._depth == 1:
+                if self._depth == 1 and not getattr(self._conn, "closed", False):
                     self._conn.rollback()
                 raise
             else:
@@ -46,6 +49,11 @@ class Database:
                     self._conn.commit()
             finally:
                 self._depth -= 1
+
+    def _reconnect(self) -> None:
+        import psycopg
+
+        self._conn = psycopg.connect(self._url)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self.transaction():
@@ -93,5 +101,5 @@ def connect(url: str) -> Database:
     if url.startswith(("postgresql://", "postgres://")):
         import psycopg
 
-        return Database(psycopg.connect(url), dialect="postgresql")
+        return Database(psycopg.connect(url), dialect="postgresql", url=url)
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path or postgresql://")

@@ -14,7 +14,7 @@ from labcal_cloud.portal.templating import render
 from labcal_cloud.registry.model import COLOURS, DueState
 from labcal_cloud.registry.store import OrderItem
 
-__all__ = ["error_page", "router"]
+__all__ = ["error_page", "router", "safe_next"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,7 +32,7 @@ def error_page(request: Request, status: int, message: str, headers: dict[str, s
     return render(request, "error.html", status, headers, status=status, message=message)
 
 
-def _safe_next(target: str) -> str:
+def safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/devices"
 
 
@@ -43,7 +43,7 @@ def home() -> RedirectResponse:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/devices") -> Response:
-    return render(request, "login.html", next=_safe_next(next), email="", error=None)
+    return render(request, "login.html", next=safe_next(next), email="", error=None)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -61,11 +61,11 @@ def login(
             request,
             "login.html",
             exc.status_code,
-            next=_safe_next(next),
+            next=safe_next(next),
             email=email,
             error=str(exc),
         )
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, token, s.settings.cookie_secure)
     return response
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from labcal_cloud.accounts.oidc import OidcLogin
 from labcal_cloud.accounts.store import Accounts
 from labcal_cloud.booking.store import Bookings
 from labcal_cloud.certificates.store import Certificates
@@ -26,4 +27,5 @@ class Services:
     certificates: Certificates
     bookings: Bookings
     reports: Reports
+    oidc: OidcLogin
     link_secret: bytes
