@@ -93,6 +93,11 @@ def test_no_reading_lost_through_broker_outage_and_kill_9(tmp_path: Path, tenant
             assert wait_until(
                 lambda: {str(e.message_id) for e in collector.snapshot()} >= so_far, 30
             ), f"{len(so_far - {str(e.message_id) for e in collector.snapshot()})} not delivered"
+            agent.send_signal(signal.SIGKILL)  # again, now while connected and publishing
+            agent.wait()
+            before = len(committed(log))
+            agent = start_agent(config, log)
+            assert wait_until(lambda: len(committed(log)) > before + 20, 10)
             agent.send_signal(signal.SIGTERM)  # clean shutdown
             assert agent.wait(timeout=30) == 0
             expected = committed(log)
