@@ -99,7 +99,6 @@ class Outbox:
         self._db.executescript(_SCHEMA)
         self._lock = threading.RLock()
         self._space = threading.Condition(self._lock)
-        self._arrived = threading.Condition(self._lock)
         self._depth = self._scalar("SELECT count(*) FROM messages")
 
     # -- producers -------------------------------------------------------------------------
@@ -132,7 +131,6 @@ class Outbox:
                 self._db.execute("ROLLBACK")
                 raise
             self._depth += n
-            self._arrived.notify_all()
         return seqs
 
     def reserve_seq(self) -> int:
@@ -190,14 +188,6 @@ class Outbox:
                 (after_seq, limit),
             )
             return [StoredMessage(r[0], r[1], r[2], bytes(r[3]), bool(r[4])) for r in cur]
-
-    def wait_for_messages(self, after_seq: int, timeout: float) -> bool:
-        """Block until a message with ``seq > after_seq`` may exist (or ``timeout``)."""
-        with self._lock:
-            if self._last_seq() > after_seq:
-                return True
-            self._arrived.wait(timeout)
-            return self._last_seq() > after_seq
 
     def ack(self, seqs: Iterable[int]) -> int:
         """Delete acknowledged messages; return how many were still stored."""
@@ -257,9 +247,6 @@ class Outbox:
             self._db.close()
 
     # -- internals ---------------------------------------------------------------------------
-
-    def _last_seq(self) -> int:
-        return self._scalar("SELECT coalesce(max(seq), -1) FROM messages")
 
     def _scalar(self, sql: str) -> int:
         row = self._db.execute(sql).fetchone()
