@@ -6,11 +6,13 @@ import argparse
 import getpass
 import os
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
 
 from labcal_cloud.accounts.model import Role
+from labcal_cloud.booking.ports import ReminderControl
 from labcal_cloud.portal.settings import PortalSettings
 from labcal_cloud.settings import Settings
 
@@ -48,26 +50,44 @@ def _settings(settings: Settings) -> PortalSettings:
 
 def app_from_env() -> FastAPI:
     """For ``uvicorn --factory labcal_cloud.portal.commands:app_from_env``."""
-    from labcal_cloud.portal.app import create_app
+    from labcal_cloud.portal.app import build_services, create_app
 
-    return create_app(PortalSettings.from_env())
+    settings = PortalSettings.from_env()
+    reminders = reminder_control(settings.database_url)
+    return create_app(settings, services=build_services(settings, reminders=reminders))
 
 
 def serve_portal(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from labcal_cloud.portal.app import create_app
+    from labcal_cloud.portal.app import build_services, create_app
     from labcal_cloud.readapi.router import router as read_router
     from labcal_cloud.storage.factory import open_store
 
     portal = _settings(settings)
     store = open_store(portal.database_url)
     try:
-        app = create_app(portal, extra_routers=[read_router], extra_state={"labcal_store": store})
+        services = build_services(portal, reminders=reminder_control(portal.database_url))
+        app = create_app(
+            portal,
+            services=services,
+            extra_routers=[read_router],
+            extra_state={"labcal_store": store},
+        )
         uvicorn.run(app, host=args.host, port=args.port)
     finally:
         store.close()
     return 0
+
+
+def reminder_control(database_url: str) -> ReminderControl | None:
+    """The scheduler's reminder control on PostgreSQL (its store); none on SQLite."""
+    if not database_url.startswith(("postgresql://", "postgres://")):
+        return None
+    from labcal_cloud.scheduler.pg_store import PostgresReminderStore
+    from labcal_cloud.scheduler.reminder_control import PostgresReminderControl
+
+    return PostgresReminderControl(PostgresReminderStore(database_url), lambda: datetime.now(UTC))
 
 
 def create_admin(args: argparse.Namespace, settings: Settings) -> int:
