@@ -66,7 +66,7 @@ _TYPES: dict[str, list[str]] = {
 
 
 _STAGED = ("messages", *(t for t, _ in _CHILDREN))
-_TRUNCATE_AFTER_ROWS = 200_000
+_TRUNCATE_AFTER_ROWS = 2_000  # dead staged rows slow every merge; TRUNCATE costs ~1 ms
 
 
 def _stage_sql() -> list[str]:
