@@ -6,15 +6,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from labcal_edge.cli import main
+from labcal_shared.contracts import GravimetricRun
+from labcal_shared.iso8655 import evaluate_contract_run
 
 from .agent_config import agent_toml
 from .sim import server, sim_station
+from .test_gravimetric import stored
 
 STATION = """
 [balance]
@@ -137,3 +141,48 @@ def test_a_balance_that_never_settles_ends_the_run_clearly(
     assert out.count("Weight not stable. Try again?: yes") == 1  # the operator retried once
     assert "Weight not stable. Try again?: no" in out
     assert "Overall" not in out
+
+
+@pytest.mark.slow
+def test_balance_unplugged_mid_run_is_reconnected_and_the_run_completes(
+    tmp_path: Path, tenant_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sim_station(STATION, tmp_path / "dev") as station:
+        balance = server(station, "balance")
+        config = agent_toml(
+            tmp_path,
+            tenant_id,
+            "mqtt://127.0.0.1:9",
+            balance=balance.address,
+            pipettes=(server(station, "pipette").address,),
+            sensor=server(station, "sensor").address,
+            extra="[gravimetric]\nstable_timeout_s = 5\n",
+        )
+        script = tmp_path / "s.toml"
+        script.write_text(
+            'operator = "O"\ndeliver = "pipette"\nvolumes_ul = [500]\nreplicates = 4\n'
+        )
+        assert station.bench is not None
+        bench = station.bench
+
+        def unplug_after_first_delivery() -> None:
+            deadline = time.monotonic() + 30
+            while not bench.truth and time.monotonic() < deadline:
+                time.sleep(0.01)
+            balance.unplug(reappear_after_s=1.0)
+
+        helper = threading.Thread(target=unplug_after_first_delivery, daemon=True)
+        helper.start()
+        code = main(["gravimetric", "--config", str(config), "--script", str(script)])
+        helper.join(5)
+        truth = list(bench.truth)
+    out = capsys.readouterr().out
+    assert code in (0, 1)
+    assert "the balance is not available" in out
+    assert "balance reconnected" in out
+    assert "Overall:" in out
+    runs = [m.payload for m in stored(tmp_path) if isinstance(m.payload, GravimetricRun)]
+    assert len(runs[0].test_volumes[0].masses_mg) == 4
+    vr = evaluate_contract_run(runs[0]).volumes[0]
+    true_pct = (sum(t.delivered_ul for t in truth) / len(truth) / 500 - 1) * 100
+    assert vr.systematic_error_pct == pytest.approx(true_pct, abs=0.05)  # nothing lost or mixed

@@ -11,6 +11,7 @@ reading is published as a :class:`Reading` of the run as it is taken; at the end
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from labcal_edge.drivers.pipette import PipetteDriver
 from labcal_edge.drivers.scanner import ScannerDriver
 from labcal_edge.drivers.sensor import SensorDriver
 from labcal_edge.emitter import Emitter, Outgoing
-from labcal_edge.errors import DeviceTimeoutError, RunAbortedError
+from labcal_edge.errors import DeviceTimeoutError, DeviceUnavailableError, RunAbortedError
 from labcal_edge.operator_io import Operator
 from labcal_edge.readings import reading_payload
 from labcal_shared.contracts import (
@@ -41,6 +42,7 @@ from labcal_shared.protocols import to_mg
 __all__ = ["GravimetricWorkflow", "RunOutcome", "default_volumes", "expected_mass_mg"]
 
 T = TypeVar("T")
+_REOPEN_POLL_S = 0.2
 _WATER_MG_PER_UL = 0.9982  # near 20 °C; only for spotting outliers, never for the result
 
 
@@ -174,6 +176,29 @@ class GravimetricWorkflow:
                 if self.op.confirm("retry_unstable", "  Weight not stable. Try again?", True):
                     continue
                 raise RunAbortedError(f"{what}: no stable weight") from None
+            except DeviceUnavailableError as exc:
+                self.op.say(f"  {what}: the balance is not available ({exc})")
+                if not self.op.confirm(
+                    "retry_unavailable",
+                    "  Reconnect the balance (the vessel stays on it). Retry?",
+                    True,
+                ):
+                    raise RunAbortedError(f"{what}: balance not available") from None
+                self._reopen_balance()
+
+    def _reopen_balance(self) -> None:
+        """Reopen the balance port, for up to ``stable_timeout_s`` (a replug takes a moment)."""
+        deadline = time.monotonic() + self.stable_timeout_s
+        while True:
+            try:
+                self.io.balance.link.open()
+            except DeviceUnavailableError:
+                if time.monotonic() >= deadline:
+                    return  # the next attempt fails again and the operator is asked again
+                time.sleep(_REOPEN_POLL_S)
+                continue
+            self.op.say("  balance reconnected")
+            return
 
     def stable_mg(self, what: str) -> float:
         """A stable reading in mg (published as a reading of this run); retry on timeout."""
