@@ -288,7 +288,7 @@ def _run(
                 "gravimetric",
                 "--quick",
                 "--script",
-                str(paths.script),
+                str(quick_script),
                 "--config",
                 str(paths.edge_file(BALANCE_STATION, "-quick")),
             ],

@@ -22,6 +22,7 @@ from labcal_cloud.storage.ports import StationRecord, StationStore
 __all__ = ["DemoWorld", "FleetSummary", "seed_fleet", "seed_world", "write_signing_pair"]
 
 STATIONS: tuple[SimStation, ...] = (BALANCE_STATION, BENCH_STATION)
+REMINDED_AGE_DAYS = 336
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,11 @@ def seed_world(
         # the private broker allows anonymous clients; the hash is what a real broker would use
         digest = mosquitto_hash(secrets.token_urlsafe(18), secrets.token_bytes(12))
         stations.add_station(StationRecord(station.id, logins.tenant_id, digest))
+    # one bench pipette was calibrated 336 days ago: due in 29 days, so the first step of its
+    # due sequence (30 days before) is due now and lands in the inbox within the first pass
+    reminded = BENCH_STATION.pipettes[-1].serial
+    calibrated_at = services.runtime.now() - timedelta(days=REMINDED_AGE_DAYS)
+    services.registry.mark_calibrated(sim[reminded], calibrated_at, 365)
     return DemoWorld(logins.tenant_id, site, logins.lab_admin, password, logins.provider_admin, sim)
 
 

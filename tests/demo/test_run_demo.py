@@ -1,0 +1,109 @@
+"""``./scripts/run`` end to end: the whole system comes up, a completed gravimetric run with its
+signed certificate, usage and a reminder show through the HTTP API; SIGINT and SIGTERM stop
+every child process (and the simulated ptys go away)."""
+
+from __future__ import annotations
+
+import re
+import signal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .run_demo import alive, demo, processes_mentioning, wait_until
+
+pytestmark = pytest.mark.slow
+
+CALIBRATED = "LP1000-0101"  # the balance station's first pipette: scripted calibration
+QUICK_CHECKED = "LP100-0102"  # its second pipette: scripted quick check, so it has usage
+
+
+def _devices(client: httpx.Client) -> dict[str, dict[str, Any]]:
+    response = client.get("/api/v1/devices", params={"limit": 1000})
+    response.raise_for_status()
+    return {d["serial"]: d for d in response.json()}
+
+
+def test_run_brings_the_system_up_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    with demo(data_dir) as run:
+        url = run.wait_line(r"Portal:\s+(http://\S+)/login", 420).group(1)
+        login = run.wait_line(r"Login:\s+(\S+)\s+password: (\S+)", 10)
+        with httpx.Client(base_url=url, timeout=30) as client:
+            assert client.get("/healthz").json() == {"status": "ok"}
+            ready = client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            session = client.post(
+                "/api/v1/session", json={"email": login.group(1), "password": login.group(2)}
+            )
+            assert session.status_code == 200, session.text
+
+            calibrations: list[dict[str, Any]] = []
+
+            def calibrated() -> bool:
+                device = _devices(client)[CALIBRATED]
+                found = client.get(f"/api/v1/devices/{device['id']}/calibrations")
+                calibrations[:] = found.json() if found.status_code == 200 else []
+                return bool(calibrations)
+
+            wait_until(calibrated, 300, f"a calibration record of {CALIBRATED}")
+            record = calibrations[0]
+            assert record["passed"] is True  # the simulated pipette is +0.4 %: within MPE
+            pdf = client.get(f"/api/v1/calibrations/{record['id']}/certificate.pdf")
+            assert pdf.status_code == 200
+            assert pdf.content.startswith(b"%PDF")
+            assert b"/ByteRange" in pdf.content  # a PAdES signature covers the document
+            verified = client.post(
+                "/api/v1/verify", content=pdf.content, headers={"Content-Type": "application/pdf"}
+            )
+            assert verified.status_code == 200, verified.text
+            assert verified.json()["valid"] is True
+
+            wait_until(
+                lambda: _devices(client)[QUICK_CHECKED]["usage_cycles"] > 0,
+                300,
+                f"usage of {QUICK_CHECKED} reported by the edge agent",
+            )
+            inbox: list[dict[str, Any]] = []
+
+            def reminded() -> bool:
+                inbox[:] = client.get("/api/v1/inbox").json()
+                return bool(inbox)
+
+            wait_until(reminded, 300, "a reminder in the portal inbox")
+            assert all(m["subject"] and m["body"] for m in inbox)
+
+            metrics = client.get("/metrics").text
+            stored = re.search(
+                r'labcal_ingest_messages_stored_total\{kind="usage"\} (\d+)', metrics
+            )
+            assert stored is not None, metrics
+            assert int(stored.group(1)) > 0
+            sent = re.search(r'labcal_reminders_sent_total\{channel="inbox"\} (\d+)', metrics)
+            assert sent is not None, metrics
+            assert int(sent.group(1)) >= len(inbox)
+
+        pids = run.child_pids()
+        assert len(pids) >= 9  # broker, api, ingest, worker, 2 sims, 3 edge agents
+        assert [p for p in pids if not alive(p)] == []  # every long-running child still up
+        code = run.stop(signal.SIGINT)
+        assert code == 0, run.output()
+    assert "all processes stopped" in run.output()
+    assert [p for p in pids if alive(p)] == []
+    assert processes_mentioning(str(data_dir)) == []
+    assert list((data_dir / "dev").rglob("*-*")) == []  # pty symlinks removed: ptys closed
+
+
+def test_sigterm_during_startup_stops_what_was_started(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    with demo(data_dir) as run:
+        run.wait_line(r"sim demo-bal-01: ready", 420)
+        pids = run.child_pids()
+        assert len(pids) >= 5  # broker, api, ingest, worker, a simulated station
+        code = run.stop(signal.SIGTERM)
+        assert code == 0, run.output()
+    assert "SIGTERM: stopping everything" in run.output()
+    assert [p for p in pids if alive(p)] == []
+    assert processes_mentioning(str(data_dir)) == []
