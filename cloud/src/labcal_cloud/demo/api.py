@@ -8,13 +8,18 @@ from fastapi import FastAPI
 from labcal_cloud.demo import inbox_api
 from labcal_cloud.ops import router as ops
 from labcal_cloud.portal.app import create_app
+from labcal_cloud.portal.services import Services
 from labcal_cloud.portal.settings import PortalSettings
 
 __all__ = ["build_app", "serve"]
 
 
-def build_app(settings: PortalSettings) -> FastAPI:
-    app = create_app(settings, extra_routers=[inbox_api.router, ops.router])
+def build_app(settings: PortalSettings, services: Services | None = None) -> FastAPI:
+    app = create_app(
+        settings,
+        services=services,
+        extra_routers=[inbox_api.router, inbox_api.page_router, ops.router],
+    )
     ops.install(app)
     return app
 

@@ -298,6 +298,8 @@ def _run(
     say(f"Portal:   {base_url}/login")
     say(f"Login:    {world.login}   password: {world.password}")
     say(f"Provider: {world.provider_login}   password: {world.password}")
+    say(f"Inbox:    {base_url}/inbox   (reminders; JSON at /api/v1/inbox)")
+    say(f"Ops:      {base_url}/healthz  /readyz  /metrics")
     say(
         f"Started in {say.elapsed():.1f} s. The run, its certificate and the reminders follow. "
         "Ctrl-C stops everything."
