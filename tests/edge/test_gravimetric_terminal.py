@@ -4,6 +4,7 @@ a real subprocess), against the simulated station; and a balance that never sett
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -186,3 +187,40 @@ def test_balance_unplugged_mid_run_is_reconnected_and_the_run_completes(
     vr = evaluate_contract_run(runs[0]).volumes[0]
     true_pct = (sum(t.delivered_ul for t in truth) / len(truth) / 500 - 1) * 100
     assert vr.systematic_error_pct == pytest.approx(true_pct, abs=0.05)  # nothing lost or mixed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["q", "ctrl-c"])
+def test_operator_can_abort_at_a_prompt(tmp_path: Path, tenant_id: str, how: str) -> None:
+    with sim_station(STATION, tmp_path / "dev") as station:
+        config = agent_toml(
+            tmp_path,
+            tenant_id,
+            "mqtt://127.0.0.1:9",
+            balance=server(station, "balance").address,
+            pipettes=(server(station, "pipette").address,),
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "labcal_edge.cli", "gravimetric", "--config", str(config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+        term = Terminal(proc)
+        try:
+            term.expect("Operator name: ")
+            if how == "q":
+                term.type("q")
+            else:
+                proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=20) == 1
+            assert proc.stderr is not None
+            assert "aborted" in proc.stderr.read().decode()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()

@@ -78,16 +78,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"labcal-edge: {exc}", file=sys.stderr)
         return 2
     _logging(config)
-    stop = _stop_on_signals()
     try:
         if args.command == "run":
             from labcal_edge.agent import Agent
 
-            Agent(config).run(stop)
+            Agent(config).run(_stop_on_signals())
             return 0
         from labcal_edge.gravimetric_cli import run_gravimetric
 
-        return run_gravimetric(config, args.script, quick=args.quick, stop=stop)
+        # Ctrl-C at the terminal aborts a run (what was measured is already in the outbox)
+        return run_gravimetric(config, args.script, quick=args.quick, stop=threading.Event())
+    except KeyboardInterrupt:
+        print("\nlabcal-edge: run aborted (Ctrl-C)", file=sys.stderr)
+        return 1
     except EdgeError as exc:
         logging.getLogger("labcal_edge").error("%s", exc)
         return 1
