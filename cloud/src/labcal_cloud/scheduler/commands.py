@@ -6,10 +6,10 @@ import argparse
 import logging
 import os
 import socket
-import time
 from datetime import UTC, datetime
 from typing import Any
 
+from labcal_cloud.ops.shutdown import stop_on_signals
 from labcal_cloud.scheduler.channels import EmailSender, GatewaySender, InboxSender
 from labcal_cloud.scheduler.pg_store import PostgresReminderStore
 from labcal_cloud.scheduler.ports import Sender
@@ -67,20 +67,20 @@ def run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         senders["push"] = GatewaySender(args.push_gateway, key, "push")
     hooks = PostgresWebhookStore(url)
     total = 0
-    try:
-        while True:
-            result = run_pass(store, senders, worker=args.worker, now=_now, batch=args.batch)
-            hooked = run_webhook_pass(hooks, worker=args.worker, now=_now, batch=args.batch)
-            total += result.sent
-            if result.claimed == 0 and hooked.claimed == 0:
-                if args.until_idle:
-                    break
-                time.sleep(args.interval)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        email.close()
-        store.close()
-        hooks.close()
+    # SIGTERM/SIGINT: the current pass finishes, then exit 0
+    with stop_on_signals() as stop:
+        try:
+            while not stop.is_set():
+                result = run_pass(store, senders, worker=args.worker, now=_now, batch=args.batch)
+                hooked = run_webhook_pass(hooks, worker=args.worker, now=_now, batch=args.batch)
+                total += result.sent
+                if result.claimed == 0 and hooked.claimed == 0:
+                    if args.until_idle:
+                        break
+                    stop.wait(args.interval)
+        finally:
+            email.close()
+            store.close()
+            hooks.close()
     print(f"scheduler {args.worker}: {total} sent")
     return 0
