@@ -12,6 +12,10 @@ def test_check_config_ok_and_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     good.write_text('[station]\ntenant = "acme"\nid = "s1"\n')
     assert main(["check-config", str(good)]) == 0
     assert "OK" in capsys.readouterr().out
+    tls = tmp_path / "tls.toml"
+    tls.write_text(f'[station]\ntenant = "a"\nid = "s"\n[mqtt.tls]\nca_file = "{tmp_path}/ca"\n')
+    assert main(["check-config", str(tls)]) == 0  # files may be installed later: a warning
+    assert f"mqtt.tls.ca_file {tmp_path}/ca does not exist" in capsys.readouterr().err
     bad = tmp_path / "bad.toml"
     bad.write_text('[station]\ntenant = "acme"\nid = "s1"\n[outbox]\npolicy = "maybe"\n')
     assert main(["check-config", str(bad)]) == 2

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from labcal_edge import __version__
-from labcal_edge.config import EdgeConfig, load_config
+from labcal_edge.config import EdgeConfig, load_config, missing_files
 from labcal_edge.errors import ConfigError, EdgeError
 
 __all__ = ["main"]
@@ -72,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{len(config.pipette)} pipette(s), outbox {config.outbox_path} "
                 f"(capacity {config.outbox.capacity}, policy {config.outbox.policy.value})"
             )
+            for warning in missing_files(config):
+                print(f"{args.file}: warning: {warning}", file=sys.stderr)
             return 0
         config = load_config(args.config)
     except ConfigError as exc:

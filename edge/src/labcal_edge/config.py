@@ -33,6 +33,7 @@ __all__ = [
     "TlsConfig",
     "UsageConfig",
     "load_config",
+    "missing_files",
     "parse_config",
 ]
 
@@ -184,6 +185,19 @@ class EdgeConfig(_Section):
     @property
     def client_id(self) -> str:
         return self.mqtt.client_id or f"labcal-edge-{self.station.tenant}-{self.station.id}"
+
+
+def missing_files(config: EdgeConfig) -> list[str]:
+    """Files the configuration names that do not exist here (warnings for check-config)."""
+    named: list[tuple[str, Path | None]] = [("mqtt.password_file", config.mqtt.password_file)]
+    if config.mqtt.tls is not None:
+        tls = config.mqtt.tls
+        named += [
+            ("mqtt.tls.ca_file", tls.ca_file),
+            ("mqtt.tls.cert_file", tls.cert_file),
+            ("mqtt.tls.key_file", tls.key_file),
+        ]
+    return [f"{key} {path} does not exist" for key, path in named if path and not path.exists()]
 
 
 def parse_config(text: str, source: str = "<config>") -> EdgeConfig:
