@@ -13,7 +13,7 @@ from labcal_edge.drivers.link import PySerialLink
 from labcal_edge.drivers.pipette import PipetteDriver
 from labcal_edge.drivers.scanner import ScannerDriver
 from labcal_edge.drivers.sensor import SensorDriver
-from labcal_edge.errors import DeviceUnavailableError
+from labcal_edge.errors import DeviceTimeoutError, DeviceUnavailableError
 from labcal_shared.protocols import Dialect
 
 from .sim import server, sim_station
@@ -80,3 +80,31 @@ def test_unplugged_device_raises_unavailable(tmp_path: Path) -> None:
         with pytest.raises(DeviceUnavailableError):
             driver.counters()
         assert not driver.link.is_open  # closed at once, so a replugged device can be reopened
+
+
+def test_pyserial_url_socket_transport(tmp_path: Path) -> None:
+    toml = '[[pipettes]]\nserial = "P-NET"\ntransport = "tcp"\n'
+    with sim_station(toml, tmp_path / "dev") as station:
+        address = server(station, "pipette").address
+        assert address.startswith("socket://")
+        driver = PipetteDriver(link("p", address), GarbageLog("p"))
+        assert driver.connect().serial == "P-NET"
+        assert driver.counters().total >= 0
+        driver.link.close()
+
+
+def test_loop_url_and_garbage_lines_are_counted_not_fatal(caplog: pytest.LogCaptureFixture) -> None:
+    """loop:// echoes what is written: the pipette driver's own command comes back as a line
+    that is no reply — garbage, counted (logged once) — and each ask times out cleanly."""
+    drv = PipetteDriver(
+        PySerialLink(SerialDeviceConfig(name="lp", port="loop://")), GarbageLog("lp"), timeout_s=0.3
+    )
+    drv.link.open()
+    for _ in range(3):
+        with pytest.raises(DeviceTimeoutError):
+            drv.counters()
+    assert drv.client.garbage.total == 3  # the echoed "CNT" lines
+    drv.link.write(b"\xff\xfe nonsense\r\n" * 5)
+    assert drv.client.drain_events(timeout=0.2) == []
+    assert drv.client.garbage.total == 8
+    assert sum("skipping garbage" in r.getMessage() for r in caplog.records) == 1
