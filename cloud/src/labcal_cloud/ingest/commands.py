@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from labcal_cloud.ingest.service import IngestWorker
+from labcal_cloud.ops.metrics_server import ops_server_from_env
 from labcal_cloud.settings import Settings
 from labcal_cloud.storage.factory import open_store
 
@@ -50,10 +53,20 @@ def ingest(args: argparse.Namespace, settings: Settings) -> int:
             time.sleep(delay)
 
     worker = IngestWorker(settings, store, before_commit=pause)
+    subscribed = threading.Event()
+
+    def on_ready() -> None:
+        subscribed.set()
+        print(f"ingest: {settings.ingest_client_id} subscribed", flush=True)
+
+    # /healthz /readyz /metrics on LABCAL_METRICS_PORT (when set), see labcal_cloud.ops
+    ops = ops_server_from_env(
+        os.environ, worker.metrics.prometheus, lambda: (subscribed.is_set(), "subscribed")
+    )
     try:
-        worker.serve(
-            on_ready=lambda: print(f"ingest: {settings.ingest_client_id} subscribed", flush=True)
-        )
+        worker.serve(on_ready=on_ready)
     finally:
         store.close()
+        if ops is not None:
+            ops.close()
     return 0
