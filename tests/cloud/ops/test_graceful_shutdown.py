@@ -1,13 +1,17 @@
-"""SIGTERM on the cloud's loop processes (real subprocesses, real broker and database): the
-current pass finishes and the process exits 0."""
+"""The cloud's loop processes (real subprocesses, real broker and database): their ops endpoints
+on LABCAL_METRICS_PORT, and SIGTERM — the current pass finishes and the process exits 0."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,25 +63,70 @@ def _wait_until_it_catches(
     pytest.fail(f"the process never installed a handler for signal {signum}")
 
 
-def test_ingest_exits_0_on_sigterm(tmp_path: Path, mqtt_url: str, tenant_id: str) -> None:
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _get_when_up(port: int, path: str, timeout_s: float = 120) -> tuple[int, str]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return _get(port, path)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_ingest_serves_ops_endpoints_and_exits_0_on_sigterm(
+    tmp_path: Path, mqtt_url: str, tenant_id: str
+) -> None:
+    port = _free_port()
     env = dict(os.environ, LABCAL_DATABASE_URL=f"sqlite:///{tmp_path / 'i.sqlite3'}",
-               LABCAL_MQTT_URL=mqtt_url)  # fmt: skip
+               LABCAL_MQTT_URL=mqtt_url, LABCAL_METRICS_PORT=str(port),
+               LABCAL_METRICS_HOST="127.0.0.1")  # fmt: skip
     subprocess.run([CLOUD, "migrate"], env=env, check=True, capture_output=True)
     argv = [CLOUD, "ingest", "--client-id", f"ops-{tenant_id}", "--group", tenant_id,
             "--tenant-filter", tenant_id, "--session-expiry", "0"]  # fmt: skip
     with _process(argv, env) as proc:
         _wait_for(proc, "subscribed")
+        assert _get(port, "/healthz") == (200, '{"status": "ok"}')
+        status, body = _get(port, "/readyz")
+        assert (status, json.loads(body)["ready"]) == (200, True)
+        assert _get(port, "/metrics")[0] == 200
+        assert _get(port, "/nope")[0] == 404
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
 
 
 @pytest.mark.postgres
-def test_scheduler_exits_0_on_sigterm(fresh_database_url: str) -> None:
-    env = dict(os.environ, LABCAL_DATABASE_URL=fresh_database_url, LABCAL_LOG_FORMAT="json")
+def test_scheduler_serves_ops_endpoints_and_exits_0_on_sigterm(fresh_database_url: str) -> None:
+    port = _free_port()
+    env = dict(os.environ, LABCAL_DATABASE_URL=fresh_database_url, LABCAL_LOG_FORMAT="json",
+               LABCAL_METRICS_PORT=str(port), LABCAL_METRICS_HOST="127.0.0.1")  # fmt: skip
     subprocess.run([CLOUD, "migrate"], env=env, check=True, capture_output=True)
     argv = [CLOUD, "-v", "scheduler", "run", "--worker", "ops-test", "--interval", "30"]
     with _process(argv, env) as proc:
         _wait_until_it_catches(proc, signal.SIGTERM)  # its loop has started
+        assert _get_when_up(port, "/healthz")[0] == 200
+        deadline = time.monotonic() + 60
+        while _get(port, "/readyz")[0] != 200:  # ready after its first pass
+            assert time.monotonic() < deadline, "never ready"
+            time.sleep(0.2)
+        metrics = _get(port, "/metrics")[1].splitlines()
+        assert "labcal_scheduler_passes_total 1" in metrics
+        assert 'labcal_scheduler_deliveries_total{kind="reminder",outcome="sent"} 0' in metrics
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
         assert proc.stdout is not None

@@ -9,6 +9,8 @@ import socket
 from datetime import UTC, datetime
 from typing import Any
 
+from labcal_cloud.ops.metrics_server import ops_server_from_env
+from labcal_cloud.ops.pass_counters import PassCounters
 from labcal_cloud.ops.shutdown import stop_on_signals
 from labcal_cloud.scheduler.channels import EmailSender, GatewaySender, InboxSender
 from labcal_cloud.scheduler.pg_store import PostgresReminderStore
@@ -67,12 +69,16 @@ def run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         senders["push"] = GatewaySender(args.push_gateway, key, "push")
     hooks = PostgresWebhookStore(url)
     total = 0
+    counts = PassCounters()
+    # /healthz /readyz /metrics on LABCAL_METRICS_PORT (when set), see labcal_cloud.ops
+    ops = ops_server_from_env(os.environ, counts.prometheus, counts.ready)
     # SIGTERM/SIGINT: the current pass finishes, then exit 0
     with stop_on_signals() as stop:
         try:
             while not stop.is_set():
                 result = run_pass(store, senders, worker=args.worker, now=_now, batch=args.batch)
                 hooked = run_webhook_pass(hooks, worker=args.worker, now=_now, batch=args.batch)
+                counts.add(result, hooked)
                 total += result.sent
                 if result.claimed == 0 and hooked.claimed == 0:
                     if args.until_idle:
@@ -82,5 +88,7 @@ def run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
             email.close()
             store.close()
             hooks.close()
+            if ops is not None:
+                ops.close()
     print(f"scheduler {args.worker}: {total} sent")
     return 0
