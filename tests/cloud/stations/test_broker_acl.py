@@ -37,8 +37,8 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 
 
 class Broker:
-    def __init__(self, tls_port: int, plain_port: int, ca: Path) -> None:
-        self.tls_port, self.plain_port, self.ca = tls_port, plain_port, ca
+    def __init__(self, tls_port: int, plain_port: int, ca: Path, db: str) -> None:
+        self.tls_port, self.plain_port, self.ca, self.db = tls_port, plain_port, ca, db
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def broker(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[tuple
                 _, err = proc.communicate()
                 pytest.fail(f"private mosquitto did not start: {err}")
             time.sleep(0.05)
-    yield Broker(tls_port, plain_port, etc / "ca.crt"), passwords
+    yield Broker(tls_port, plain_port, etc / "ca.crt", db), passwords
     proc.terminate()
     proc.communicate(timeout=10)
 
@@ -144,7 +144,7 @@ def test_station_publishes_under_its_own_prefix_only(broker):
             got_marker.set()
 
     sub.on_message = on_message
-    sub.subscribe("labcal/v1/#", qos=1)
+    sub.subscribe("$share/ingest/labcal/v1/+/+/+", qos=1)  # as the ingest workers do
     assert subscribed.wait(10)
 
     station, rc = connect(b.tls_port, "acme-01", pw["acme-01"], ca=b.ca)
@@ -172,3 +172,54 @@ def test_wrong_password_and_unknown_user_are_refused(broker):
     client, rc = connect(b.tls_port, "nobody", pw["acme-01"], ca=b.ca)
     assert rc.is_failure
     client.loop_stop()
+
+
+def test_secure_path_station_over_tls_to_authenticated_ingest(broker):
+    import uuid as _uuid
+    from datetime import UTC, datetime
+
+    from labcal_cloud.ingest.service import IngestWorker
+    from labcal_cloud.settings import Settings
+    from labcal_cloud.storage import open_store
+    from labcal_shared.contracts import DeviceRef, Envelope, Reading, build_topic, encode
+
+    b, pw = broker
+    settings = Settings(
+        database_url=b.db,
+        mqtt_url=f"mqtt://127.0.0.1:{b.plain_port}",
+        mqtt_username="ingest",
+        mqtt_password=pw["ingest"],
+        ingest_client_id="ingest-acl-test",
+    )
+    store = open_store(b.db)
+    worker = IngestWorker(settings, store)
+    worker.start()
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        station, rc = connect(b.tls_port, "acme-01", pw["acme-01"], ca=b.ca)
+        assert not rc.is_failure
+        env = Envelope(
+            message_id=_uuid.uuid4(),
+            tenant="acme",
+            station="acme-01",
+            seq=1,
+            device=DeviceRef(type="balance", make="MT", model="XS205", serial="B1"),
+            edge_time=datetime.now(UTC),
+            clock="synced",
+            payload=Reading(value=1.5, unit="g", stable=True),
+        )
+        station.publish(
+            build_topic("acme", "acme-01", "reading"), encode(env), qos=1
+        ).wait_for_publish(10)
+        deadline = time.monotonic() + 20
+        while store.count("readings", "acme") < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [r["value"] for r in store.readings("acme")] == [1.5]
+        station.disconnect()
+        station.loop_stop()
+    finally:
+        worker.stop()
+        thread.join(10)
+        worker.close()
+        store.close()
