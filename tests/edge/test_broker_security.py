@@ -4,7 +4,9 @@ certificates — private Mosquitto instances on free ports."""
 from __future__ import annotations
 
 import subprocess
+import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -171,3 +173,24 @@ def test_tls_with_client_certificate(tmp_path: Path, tenant_id: str, pki: Path) 
     finally:
         collector.stop()
         broker.stop()
+
+
+def test_bad_tls_files_are_retried_not_fatal(
+    tmp_path: Path, tenant_id: str, mqtt_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    outbox, emitter = setup(tmp_path, tenant_id)
+    readings(emitter, 3)
+    tls = TlsConfig(ca_file=tmp_path / "missing-ca.crt")
+    port = urlsplit(mqtt_url).port or 1883
+    publisher = Publisher(fast(port=port, tls=tls), "edge-badtls", outbox)
+    stop = threading.Event()
+    thread = threading.Thread(target=publisher.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert not publisher.connected.wait(1.0)
+        assert thread.is_alive()  # retrying, not dead
+    finally:
+        stop.set()
+        thread.join(5)
+    assert outbox.depth == 3
+    assert sum("cannot connect to the broker" in r.getMessage() for r in caplog.records) == 1

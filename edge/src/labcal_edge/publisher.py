@@ -74,8 +74,8 @@ class Publisher:
         attempt = 0
         outage_logged = False
         while not stop.is_set():
-            client = self._new_client()
             try:
+                client = self._new_client()
                 client.connect(
                     self._cfg.host,
                     self._cfg.port,
@@ -83,11 +83,11 @@ class Publisher:
                     clean_start=False,
                     properties=self._connect_properties(),
                 )
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # refused, DNS, TLS files or handshake
                 if not outage_logged:
                     log.warning(
-                        "broker %s:%d unreachable (%s); retrying with backoff, %d message(s) "
-                        "kept in the outbox",
+                        "cannot connect to the broker %s:%d (%s); retrying with backoff, "
+                        "%d message(s) kept in the outbox",
                         self._cfg.host,
                         self._cfg.port,
                         exc,
@@ -97,7 +97,12 @@ class Publisher:
                 stop.wait(backoff_delay(self._backoff, attempt, self._rand()))
                 attempt += 1
                 continue
-            was_connected, in_flight = self._session(client, stop)
+            try:
+                was_connected, in_flight = self._session(client, stop)
+            except Exception:  # the supervisor loop's one broad except: never stop delivering
+                log.exception("publisher session failed; reconnecting")
+                client.disconnect()
+                was_connected, in_flight = False, []
             if was_connected and not stop.is_set():
                 self._after_drop(in_flight)
             if was_connected:
