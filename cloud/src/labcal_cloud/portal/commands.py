@@ -50,16 +50,24 @@ def _settings(settings: Settings) -> PortalSettings:
 
 def app_from_env() -> FastAPI:
     """For ``uvicorn --factory labcal_cloud.portal.commands:app_from_env``."""
+    from labcal_cloud.ops import router as ops
     from labcal_cloud.portal.app import build_services, create_app
 
     settings = PortalSettings.from_env()
     reminders = reminder_control(settings.database_url)
-    return create_app(settings, services=build_services(settings, reminders=reminders))
+    app = create_app(
+        settings,
+        services=build_services(settings, reminders=reminders),
+        extra_routers=[ops.router],
+    )
+    ops.install(app)  # /healthz /readyz /metrics
+    return app
 
 
 def serve_portal(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from labcal_cloud.ops import router as ops
     from labcal_cloud.portal.app import build_services, create_app
     from labcal_cloud.readapi.router import router as read_router
     from labcal_cloud.storage.factory import open_store
@@ -71,9 +79,10 @@ def serve_portal(args: argparse.Namespace, settings: Settings) -> int:
         app = create_app(
             portal,
             services=services,
-            extra_routers=[read_router],
+            extra_routers=[read_router, ops.router],
             extra_state={"labcal_store": store},
         )
+        ops.install(app)  # /healthz /readyz /metrics
         uvicorn.run(app, host=args.host, port=args.port)
     finally:
         store.close()
