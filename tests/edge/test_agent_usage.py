@@ -117,3 +117,36 @@ def test_last_will_marks_the_station_offline_after_kill_9(
             agent.kill()
             agent.wait()
         collector.stop()
+
+
+def test_service_reset_while_the_agent_was_stopped_is_recognised(
+    tmp_path: Path, mqtt_url: str, tenant_id: str
+) -> None:
+    with sim_station('[[pipettes]]\nserial = "P-R"\n', tmp_path / "dev") as station:
+        srv = server(station, "pipette")
+        config = load_config(agent_toml(tmp_path, tenant_id, mqtt_url, pipettes=(srv.address,)))
+        collector = Collector(mqtt_url, tenant_id, kind="usage").start()
+        try:
+            with srv.lock:  # some use before the first report
+                for _ in range(3):
+                    srv.device.handle_line(b"DISPENSE", 0.0)
+            for step in ("before", "after"):
+                if step == "after":
+                    with srv.lock:  # serviced while no agent was running
+                        for _ in range(4):
+                            srv.device.handle_line(b"DISPENSE", 0.0)
+                        srv.device.handle_line(b"SRV RESET", 0.0)
+                agent = Agent(config)
+                stop = threading.Event()
+                thread = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+                thread.start()
+                want = 1 if step == "before" else 2
+                got = collector.wait_for(lambda m, n=want: len(usage(m)) >= n)
+                stop.set()
+                thread.join(15)
+        finally:
+            collector.stop()
+    reports = usage(got)
+    assert [r.trigger for r in reports] == [UsageTrigger.CHANGE, UsageTrigger.RESET]
+    assert reports[1].cycles_total == reports[0].cycles_total + 4
+    assert reports[1].cycles_since_service == 0

@@ -29,6 +29,7 @@ from labcal_edge.readings import reading_payload
 from labcal_edge.station import Device, StationDevices, build_devices
 from labcal_edge.supervisor import DEVICE_ERRORS
 from labcal_edge.usage import UsageState, assess_usage
+from labcal_edge.usage_store import UsageStore
 from labcal_shared.contracts import (
     DeviceEvent,
     DeviceEventType,
@@ -77,6 +78,7 @@ class Agent:
         self.devices: StationDevices = build_devices(config, self._device_changed)
         self.publisher = Publisher(config.mqtt, config.client_id, self.outbox, self.status_message)
         self._usage: dict[str, UsageState] = {}
+        self._usage_store = UsageStore(self.outbox.path)
         self._next_poll: dict[str, float] = {}
 
     # -- status -------------------------------------------------------------------------------
@@ -134,6 +136,7 @@ class Agent:
             stop.set()
             net.join(timeout=10)
             self.devices.close()
+            self._usage_store.close()
             self.outbox.close()
             log.info("stopped")
 
@@ -197,6 +200,9 @@ class Agent:
             )
         key = ref.serial
         last = self._usage.get(key)
+        if last is None and (stored := self._usage_store.get(key)) is not None:
+            # reported before the agent (re)started: compare with that, heartbeat due at once
+            last = UsageState(stored[0], stored[1], -float("inf"))
         trigger = assess_usage(
             last, counters.total, counters.since_service, now, self.config.usage.periodic_s
         )
@@ -213,3 +219,4 @@ class Agent:
             device=ref,
         )
         self._usage[key] = UsageState(counters.total, counters.since_service, now)
+        self._usage_store.put(key, counters.total, counters.since_service)
