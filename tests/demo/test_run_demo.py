@@ -91,6 +91,8 @@ def test_run_brings_the_system_up_and_ctrl_c_stops_everything(tmp_path: Path) ->
         code = run.stop(signal.SIGINT)
         assert code == 0, run.output()
     assert "all processes stopped" in run.output()
+    assert "stopped with exit code" not in run.output()  # each stopped cleanly on SIGTERM
+    assert "did not stop" not in run.output()
     assert [p for p in pids if alive(p)] == []
     assert processes_mentioning(str(data_dir)) == []
     links = [p for p in (data_dir / "dev").rglob("*") if p.is_symlink()]
@@ -106,5 +108,6 @@ def test_sigterm_during_startup_stops_what_was_started(tmp_path: Path) -> None:
         code = run.stop(signal.SIGTERM)
         assert code == 0, run.output()
     assert "SIGTERM: stopping everything" in run.output()
+    assert "stopped with exit code" not in run.output()
     assert [p for p in pids if alive(p)] == []
     assert processes_mentioning(str(data_dir)) == []

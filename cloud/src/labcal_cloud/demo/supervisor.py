@@ -142,9 +142,12 @@ class Supervisor:
             except ProcessLookupError:
                 continue
             try:
-                child.proc.wait(grace_s)
+                code = child.proc.wait(grace_s)
             except subprocess.TimeoutExpired:
                 say(f"{child.name} did not stop in {grace_s:.0f} s: SIGKILL")
+                continue
+            if code != 0:
+                say(f"{child.name} stopped with exit code {code} (log: {child.log_path})")
         for child in self.children:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(child.pid, signal.SIGKILL)  # the whole group: nothing left behind
