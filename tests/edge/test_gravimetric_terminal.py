@@ -224,3 +224,40 @@ def test_operator_can_abort_at_a_prompt(tmp_path: Path, tenant_id: str, how: str
             for stream in (proc.stdin, proc.stdout, proc.stderr):
                 if stream is not None:
                     stream.close()
+
+
+@pytest.mark.slow
+def test_pipette_identified_by_scan_and_a_run_without_liquid_is_still_sent(
+    tmp_path: Path, tenant_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No smart pipette: the label is scanned. Nobody dispenses, so the masses are balance noise
+    around zero (possibly negative): ISO 8655 refuses to judge, the run is still stored."""
+    station_toml = (
+        '[balance]\nprotocol = "mt-sics"\nsettle_s = 0.05\n'
+        '[scanner]\ncodes = ["LC1|LabCal|LP-1000|P-SCAN"]\nevery_s = 0.3\n'
+    )
+    with sim_station(station_toml, tmp_path / "dev") as station:
+        config = agent_toml(
+            tmp_path,
+            tenant_id,
+            "mqtt://127.0.0.1:9",
+            balance=server(station, "balance").address,
+            scanner=server(station, "scanner").address,
+        )
+        script = tmp_path / "s.toml"
+        script.write_text(
+            'operator = "O"\nnominal_ul = 1000\nvolumes_ul = [100]\nreplicates = 2\n'
+            "repeat_outlier = false\nair_temp_c = 21\nwater_temp_c = 20.5\n"
+            "pressure_kpa = 101.3\nhumidity_pct = 55\n"
+        )
+        code = main(["gravimetric", "--config", str(config), "--script", str(script)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "Pipette (scanned): LabCal LP-1000 #P-SCAN" in out
+    assert "== No result: " in out  # ISO 8655 refused to judge; no traceback
+    assert "Overall: FAIL" in out
+    runs = [m.payload for m in stored(tmp_path) if isinstance(m.payload, GravimetricRun)]
+    assert len(runs) == 1
+    assert runs[0].pipette.serial == "P-SCAN"
+    assert runs[0].environment[0].water_temp_c == 20.5
+    assert all(abs(m) < 1 for m in runs[0].test_volumes[0].masses_mg)

@@ -36,6 +36,7 @@ from labcal_shared.contracts import (
     RunMode,
     TestVolume,
 )
+from labcal_shared.errors import Iso8655Error
 from labcal_shared.iso8655 import RunResult, evaluate_contract_run
 from labcal_shared.protocols import to_mg
 
@@ -70,8 +71,14 @@ def is_outlier(mass_mg: float, volume_ul: float, limit_pct: float) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class RunOutcome:
+    """The run as measured, and its local result (``None`` when ISO 8655 refused the input)."""
+
     run: GravimetricRun
-    result: RunResult
+    result: RunResult | None
+
+    @property
+    def passed(self) -> bool:
+        return self.result is not None and self.result.passed
 
 
 @dataclass
@@ -287,9 +294,17 @@ class GravimetricWorkflow:
             ended_at=self._now(),
             mpe_edition=self.mpe_edition,
         )
-        result = evaluate_contract_run(run)
-        self._show(result)
+        # the measured run is published whatever the local judgement says
         self.emitter.emit_many([Outgoing(run, device=None)])
+        result: RunResult | None
+        try:
+            result = evaluate_contract_run(run)
+        except Iso8655Error as exc:
+            result = None
+            self.op.say(f"== No result: {exc}")
+            self.op.say("Overall: FAIL (the run is kept and sent as measured)")
+        else:
+            self._show(result)
         self.op.say(f"Run {self.run_id} stored in the outbox for delivery.")
         return RunOutcome(run, result)
 

@@ -84,7 +84,7 @@ def run_gravimetric(
             operator.say(f"{outbox.depth} message(s) still queued; `labcal-edge run` delivers them")
         else:
             operator.say("All readings and the run were delivered to the broker.")
-        return 0 if outcome.result.passed else 1
+        return 0 if outcome.passed else 1
     finally:
         net_stop.set()
         net.join(timeout=10)
