@@ -3,6 +3,8 @@ metrics), served by uvicorn until SIGINT/SIGTERM (uvicorn finishes open requests
 
 from __future__ import annotations
 
+from types import FrameType
+
 from fastapi import FastAPI
 
 from labcal_cloud.demo import inbox_api
@@ -25,9 +27,16 @@ def build_app(settings: PortalSettings, services: Services | None = None) -> Fas
 
 
 def serve(settings: PortalSettings, host: str, port: int) -> None:
+    """Serve until SIGINT/SIGTERM: open requests finish, then the process exits 0 (uvicorn
+    itself re-raises the signal after its graceful shutdown, so the exit status would be -15)."""
     import uvicorn
 
-    uvicorn.run(
+    class GracefulServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()  # stopped on purpose: no re-raise
+
+    config = uvicorn.Config(
         build_app(settings),
         host=host,
         port=port,
@@ -35,3 +44,4 @@ def serve(settings: PortalSettings, host: str, port: int) -> None:
         access_log=False,
         timeout_graceful_shutdown=5,
     )
+    GracefulServer(config).run()

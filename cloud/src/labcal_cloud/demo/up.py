@@ -44,6 +44,7 @@ from labcal_cloud.storage.factory import open_store
 __all__ = ["UpOptions", "demo_up"]
 
 PROVIDER = "LabCal Demo Service"
+MARKER = ".labcal-demo"  # a data dir holding it may be wiped; any other non-empty dir may not
 TRACEABILITY = "demo balance B-DEMO-0001 (simulated by labcal-sim, not a real calibration)"
 
 
@@ -125,9 +126,14 @@ def demo_up(opts: UpOptions) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     paths = DemoPaths(opts.data_dir.resolve())
+    marker = paths.root / MARKER
+    if paths.root.exists() and any(paths.root.iterdir()) and not marker.exists():
+        say(f"demo: {paths.root} is not empty and was not made by the demo; choose --data-dir")
+        return 2
     if paths.root.exists():
         shutil.rmtree(paths.root)
     paths.root.mkdir(parents=True)
+    marker.write_text("made by labcal-cloud demo up; removed and recreated on every start\n")
     say(f"LabCal demo: data in {paths.root} (recreated on every start; logs in {paths.logs})")
 
     def on_line(child: Child, line: str) -> None:
