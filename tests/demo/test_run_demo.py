@@ -93,8 +93,8 @@ def test_run_brings_the_system_up_and_ctrl_c_stops_everything(tmp_path: Path) ->
     assert "all processes stopped" in run.output()
     assert "stopped with exit code" not in run.output()  # each stopped cleanly on SIGTERM
     assert "did not stop" not in run.output()
-    assert [p for p in pids if alive(p)] == []
-    assert processes_mentioning(str(data_dir)) == []
+    wait_until(lambda: not any(alive(p) for p in pids), 30, "every child gone")
+    wait_until(lambda: processes_mentioning(str(data_dir)) == [], 30, "no process left behind")
     links = [p for p in (data_dir / "dev").rglob("*") if p.is_symlink()]
     assert links == []  # every pty's symlink removed: the simulated devices closed their ptys
 
@@ -109,5 +109,5 @@ def test_sigterm_during_startup_stops_what_was_started(tmp_path: Path) -> None:
         assert code == 0, run.output()
     assert "SIGTERM: stopping everything" in run.output()
     assert "stopped with exit code" not in run.output()
-    assert [p for p in pids if alive(p)] == []
-    assert processes_mentioning(str(data_dir)) == []
+    wait_until(lambda: not any(alive(p) for p in pids), 30, "every child gone")
+    wait_until(lambda: processes_mentioning(str(data_dir)) == [], 30, "no process left behind")

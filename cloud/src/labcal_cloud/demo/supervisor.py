@@ -89,6 +89,10 @@ class Supervisor:
         self.children: list[Child] = []
         logs.mkdir(parents=True, exist_ok=True)
 
+    def set_env(self, env: Mapping[str, str]) -> None:
+        """The environment of the children started from now on."""
+        self._env = dict(env)
+
     def start(self, name: str, argv: Sequence[str], cwd: Path | None = None) -> Child:
         log_path = self._logs / f"{name}.log"
         log_file = open(log_path, "ab")  # noqa: SIM115 - closed by the reader thread

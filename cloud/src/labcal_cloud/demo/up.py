@@ -9,6 +9,7 @@ while the portal is already up; the worker reports usage, the certificate and th
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import secrets
@@ -109,7 +110,7 @@ def _count_messages(url: str, station: str) -> int:
     import sqlite3
 
     path = url.removeprefix("sqlite:///")
-    with sqlite3.connect(path, timeout=10) as conn:
+    with contextlib.closing(sqlite3.connect(path, timeout=10)) as conn:
         row = conn.execute("SELECT count(*) FROM messages WHERE station = ?", (station,)).fetchone()
     return int(row[0])
 
@@ -238,7 +239,7 @@ def _run(
         LABCAL_LINK_SECRET=link_secret,
         LABCAL_LOG_FORMAT="json" if opts.json_logs else "text",
     )
-    sup._env = dict(env)
+    sup.set_env(env)
     # -- cloud processes
     say(f"api: starting API + portal on {base_url}")
     api = sup.start("api", [cloud, "demo", "api", "--host", opts.host, "--port", str(port)])

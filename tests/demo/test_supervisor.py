@@ -1,0 +1,45 @@
+"""The demo's process supervisor with real child processes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from labcal_cloud.demo.supervisor import ChildFailedError, Supervisor
+
+from .run_demo import alive, wait_until
+
+STUBBORN = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+print("pid", grandchild.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_stop_all_kills_a_child_that_ignores_sigterm_and_its_whole_group(tmp_path: Path) -> None:
+    lines: list[str] = []
+    sup = Supervisor(tmp_path / "logs", dict(os.environ), lambda child, line: lines.append(line))
+    polite = sup.start("polite", [sys.executable, "-c", "import time; time.sleep(600)"])
+    stubborn = sup.start("stubborn", [sys.executable, "-c", STUBBORN])
+    grandchild = int(stubborn.wait_for_line(r"^pid (\d+)", 60).group(1))
+    said: list[str] = []
+    sup.stop_all(grace_s=1.0, say=said.append)
+    assert not polite.alive()
+    assert not stubborn.alive()
+    wait_until(lambda: not alive(grandchild), 30, "the grandchild killed with its group")
+    assert "stubborn did not stop in 1 s: SIGKILL" in said
+    assert (tmp_path / "logs" / "stubborn.log").read_text().startswith("pid ")
+    assert lines == [f"pid {grandchild}"]
+
+
+def test_waiting_for_a_line_fails_clearly_when_the_child_exits(tmp_path: Path) -> None:
+    sup = Supervisor(tmp_path / "logs", dict(os.environ), lambda child, line: None)
+    child = sup.start("quitter", [sys.executable, "-c", "print('bye'); raise SystemExit(3)"])
+    with pytest.raises(ChildFailedError, match="quitter exited with 3"):
+        child.wait_for_line(r"never printed", 60)
+    sup.stop_all(say=lambda text: None)
