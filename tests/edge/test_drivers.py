@@ -108,3 +108,16 @@ def test_loop_url_and_garbage_lines_are_counted_not_fatal(caplog: pytest.LogCapt
     assert drv.client.drain_events(timeout=0.2) == []
     assert drv.client.garbage.total == 8
     assert sum("skipping garbage" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_port_is_used_by_one_reader_at_a_time(tmp_path: Path) -> None:
+    with sim_station('[[pipettes]]\nserial = "P-X"\n', tmp_path / "dev") as station:
+        address = server(station, "pipette").address
+        first = link("first", address)
+        first.open()
+        second = link("second", address)
+        with pytest.raises(DeviceUnavailableError, match="lock"):
+            second.open()
+        first.close()
+        second.open()  # free again
+        second.close()

@@ -84,6 +84,9 @@ class PySerialLink:
             port.rtscts = cfg.rtscts
             port.timeout = 0.05
             port.write_timeout = cfg.timeout_s
+            # one reader per port: a second process (e.g. `run` polling the balance while a
+            # `gravimetric` run uses it) would steal replies; with a lock it gets a clear error
+            port.exclusive = True
             port.open()
         except (*_IO_ERRORS, ValueError) as exc:
             raise DeviceUnavailableError(f"{self.name}: cannot open {cfg.port}: {exc}") from None
