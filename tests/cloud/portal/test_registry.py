@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from labcal_cloud.registry.store import OrderItem
+
 from .helpers import PASSWORD, World, api_token, client_for, login
 
 
@@ -173,3 +175,20 @@ def test_overview_filters_by_state_and_site_with_reason(world: World) -> None:
     page = client.get("/devices?state=due_soon", headers=headers)
     assert "S1" in page.text
     assert "SN S2" not in page.text
+
+
+def test_overview_pages_hold_every_device_once(world: World) -> None:
+    reg = world.services.registry
+    for i in range(230):
+        reg.add(world.a.tenant.id, world.a.site.id, OrderItem("Acme", "P100", f"PG-{i:03d}"))
+    client = client_for(world)
+    headers = api_token(world, world.a.user)
+    seen = []
+    for page in (1, 2, 3):
+        html = client.get(f"/devices?page={page}", headers=headers).text
+        assert f"Page {page} of 3" in html
+        seen += re.findall(r"SN (PG-\d+)", html)
+    assert sorted(seen) == [f"PG-{i:03d}" for i in range(230)]
+    beyond = client.get("/devices?page=9", headers=headers).text
+    assert "Page 3 of 3" in beyond
+    assert len(re.findall(r"SN (PG-\d+)", beyond)) == 30

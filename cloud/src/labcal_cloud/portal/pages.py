@@ -100,7 +100,13 @@ def overview(
     )
     shown = counts.get(wanted, 0) if wanted else sum(counts.values())
     pages = max(1, -(-shown // PAGE_SIZE))
-    page = min(max(page, 1), pages)
+    if page > pages:  # past the end (the list shrank): show the last page
+        page = pages
+        lines, counts = s.registry.overview_page(
+            p.tenant_id, s.runtime.now().date(), site_id or None, wanted, PAGE_SIZE,
+            (page - 1) * PAGE_SIZE,
+        )  # fmt: skip
+    page = max(page, 1)
     return render(
         request,
         "overview.html",
