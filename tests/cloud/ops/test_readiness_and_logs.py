@@ -51,13 +51,17 @@ def test_configure_logging_switches_between_json_and_text() -> None:
     saved = (list(root.handlers), root.level)
     try:
         out = io.StringIO()
-        configure_logging("json", stream=out)
+        configure_logging("json", stream=out, force=True)
         logging.getLogger("labcal.x").info("hello")
         assert json.loads(out.getvalue())["msg"] == "hello"
         out = io.StringIO()
-        configure_logging("text", stream=out)
+        configure_logging("text", stream=out)  # replaces its own handler
         logging.getLogger("labcal.x").info("hello")
         assert out.getvalue().rstrip().endswith("INFO labcal.x: hello")
+        foreign = logging.NullHandler()  # configured by someone else (a runner, an app)
+        root.handlers[:] = [foreign]
+        configure_logging("json", stream=io.StringIO())
+        assert root.handlers == [foreign]  # left alone, as logging.basicConfig would
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])

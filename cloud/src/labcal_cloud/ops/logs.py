@@ -20,6 +20,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 # attributes every LogRecord has; anything else was passed with ``extra=`` and is kept
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_STANDARD |= {"color_message"}  # uvicorn's copy of the message with terminal colours
 
 
 def _plain(value: Any) -> Any:
@@ -63,14 +64,21 @@ def configure_logging(
     *,
     stream: TextIO | None = None,
     static: Mapping[str, str] | None = None,
+    force: bool = False,
 ) -> None:
-    """Replace the root logger's handlers with one that writes ``fmt`` to ``stream``."""
+    """One root handler writing ``fmt`` to ``stream``. Like ``logging.basicConfig``, it leaves
+    a root logger configured by someone else (a test runner, an embedding app) alone unless
+    ``force``; a handler it installed before is replaced."""
+    root = logging.getLogger()
+    foreign = [h for h in root.handlers if not getattr(h, "_labcal", False)]
+    if foreign and not force:
+        return
     handler = logging.StreamHandler(stream or sys.stderr)
+    handler._labcal = True  # type: ignore[attr-defined]
     if fmt == "json":
         handler.setFormatter(JsonFormatter(static))
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
-    root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
