@@ -2,7 +2,7 @@
 single readings and 100-reading batches), the raw ceiling (mosquitto_sub | psql COPY), and
 publish → commit latency at a paced 1,000 messages/s.
 
-Run: .venv/bin/python bench/bench_ingest.py [--messages 60000] [--batches 3000] [--quick]
+Run: .venv/bin/python bench/bench_ingest.py [--messages 30000] [--batches 1500] [--runs 3] [--quick]
 
 Everything runs on a private Mosquitto (free port, in-memory, unlimited queue) and a fresh
 PostgreSQL database (DATABASE_URL, default the machine's) that are removed afterwards.
@@ -358,44 +358,63 @@ def latency(
     return q[49], q[98], len(samples)
 
 
+def one_round(n: int, nb: int, port: int, workdir: Path) -> dict[str, float]:
+    """Every figure once; printed as it comes, returned for the medians."""
+    out: dict[str, float] = {}
+    raw = out["raw ceiling mosquitto_sub | psql COPY (msg/s)"] = raw_ceiling(n, port)
+    print(f"  raw ceiling mosquitto_sub | psql COPY : {raw:10,.0f} msg/s", flush=True)
+    for kind in ("postgres", "sqlite"):
+        for workers in (1, 2):
+            r = drain_rate(kind, workers, 1, n, port, workdir)
+            out[f"{kind} {workers} worker(s), single readings (msg/s)"] = r
+            out[f"{kind} {workers} worker(s), single readings / raw ceiling (%)"] = 100 * r / raw
+            print(
+                f"  {kind:8} {workers} worker(s), single readings : {r:10,.0f} msg/s "
+                f"({r / raw:5.1%} of raw ceiling)",
+                flush=True,
+            )
+        for workers in (1, 2):
+            r = drain_rate(kind, workers, 100, nb, port, workdir)
+            out[f"{kind} {workers} worker(s), 100-reading batches (readings/s)"] = r
+            print(
+                f"  {kind:8} {workers} worker(s), 100-reading batches: {r:10,.0f} readings/s",
+                flush=True,
+            )
+    for kind in ("postgres", "sqlite"):
+        p50, p99, count = latency(kind, port, workdir)
+        out[f"{kind} publish -> commit p50 at 1,000 msg/s (ms)"] = p50
+        out[f"{kind} publish -> commit p99 at 1,000 msg/s (ms)"] = p99
+        print(
+            f"  {kind:8} publish → commit latency at 1,000 msg/s: p50 {p50:6.1f} ms, "
+            f"p99 {p99:6.1f} ms ({count} messages)",
+            flush=True,
+        )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--messages", type=int, default=60_000)
-    ap.add_argument("--batches", type=int, default=3_000, help="100-reading batch messages")
-    ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    ap.add_argument("--messages", type=int, default=30_000)
+    ap.add_argument("--batches", type=int, default=1_500, help="100-reading batch messages")
+    ap.add_argument("--runs", type=int, default=3, help="rounds; medians are printed at the end")
+    ap.add_argument("--quick", action="store_true", help="small sizes, one round: a smoke run")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # clean up (finally blocks) on kill
-    n, nb = (5_000, 300) if args.quick else (args.messages, args.batches)
+    n, nb, runs = (5_000, 300, 1) if args.quick else (args.messages, args.batches, args.runs)
     workdir = Path(tempfile.mkdtemp(prefix="labcal-bench-"))
     broker, port = start_broker(workdir)
     try:
         print(
-            f"ingest bench: {n} single-reading messages, {nb} x 100-reading batches, "
-            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
-            f"private mosquitto :{port}"
+            f"ingest bench: {n} single-reading messages, {nb} x 100-reading batches, {runs} "
+            f"round(s), {os.cpu_count()} CPUs, private mosquitto :{port}"
         )
-        raw = raw_ceiling(n, port)
-        print(f"raw ceiling mosquitto_sub | psql COPY : {raw:10,.0f} msg/s")
-        results = {}
-        for kind in ("postgres", "sqlite"):
-            for workers in (1, 2):
-                r = drain_rate(kind, workers, 1, n, port, workdir)
-                results[(kind, workers, 1)] = r
-                print(
-                    f"{kind:8} {workers} worker(s), single readings : {r:10,.0f} msg/s "
-                    f"({r / raw:5.1%} of raw ceiling)"
-                )
-            for workers in (1, 2):
-                r = drain_rate(kind, workers, 100, nb, port, workdir)
-                results[(kind, workers, 100)] = r
-                print(f"{kind:8} {workers} worker(s), 100-reading batches: {r:10,.0f} readings/s")
-        for kind in ("postgres", "sqlite"):
-            p50, p99, count = latency(kind, port, workdir)
-            print(
-                f"{kind:8} publish → commit latency at 1,000 msg/s: p50 {p50:6.1f} ms, "
-                f"p99 {p99:6.1f} ms ({count} messages)"
-            )
-        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+        rounds = []
+        for i in range(runs):
+            print(f"round {i + 1} (load average {os.getloadavg()[0]:.1f})", flush=True)
+            rounds.append(one_round(n, nb, port, workdir))
+        print(f"medians over {runs} round(s) (load average at the end {os.getloadavg()[0]:.1f}):")
+        for key in rounds[0]:
+            print(f"  {key}: {statistics.median(r[key] for r in rounds):,.1f}")
     finally:
         broker.terminate()
         broker.wait(10)
