@@ -46,6 +46,7 @@ class Child:
     lines: list[str] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
     _drained: bool = False  # the output is read to its end and the process has exited
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def pid(self) -> int:
@@ -66,6 +67,8 @@ class Child:
                     if found:
                         return found
                 seen = len(self.lines)
+                if self.stopping.is_set():
+                    raise ChildFailedError(f"{self.name}: stopped while waiting for it")
                 if not self.alive() and self._drained:
                     raise ChildFailedError(
                         f"{self.name} exited with {self.proc.returncode} (log: {self.log_path})"
@@ -81,8 +84,13 @@ class Child:
 
 class Supervisor:
     def __init__(
-        self, logs: Path, env: Mapping[str, str], on_line: Callable[[Child, str], None]
+        self,
+        logs: Path,
+        env: Mapping[str, str],
+        on_line: Callable[[Child, str], None],
+        stopping: threading.Event | None = None,
     ) -> None:
+        self.stopping = stopping or threading.Event()  # set: no new child, waits give up
         self._logs = logs
         self._env = dict(env)
         self._on_line = on_line
@@ -94,6 +102,8 @@ class Supervisor:
         self._env = dict(env)
 
     def start(self, name: str, argv: Sequence[str], cwd: Path | None = None) -> Child:
+        if self.stopping.is_set():
+            raise ChildFailedError(f"not starting {name}: stopping")
         log_path = self._logs / f"{name}.log"
         log_file = open(log_path, "ab")  # noqa: SIM115 - closed by the reader thread
         proc = subprocess.Popen(
@@ -106,7 +116,7 @@ class Supervisor:
             start_new_session=True,
             preexec_fn=_die_with_parent,  # only prctl(2) between fork and exec
         )
-        child = Child(name, proc, log_path)
+        child = Child(name, proc, log_path, stopping=self.stopping)
         self.children.append(child)
         threading.Thread(
             target=self._read, args=(child, proc.stdout, log_file), daemon=True

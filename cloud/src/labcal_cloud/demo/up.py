@@ -102,6 +102,8 @@ def _wait(check: Callable[[], bool], timeout: float, what: str, child: Child | N
             return
         if child is not None and not child.alive():
             raise ChildFailedError(f"{what}: {child.name} exited (log: {child.log_path})")
+        if child is not None and child.stopping.is_set():
+            raise ChildFailedError(f"{what}: stopped while waiting")
         time.sleep(0.2)
     raise ChildFailedError(f"{what}: not ready within {timeout:.0f} s")
 
@@ -118,11 +120,13 @@ def _count_messages(url: str, station: str) -> int:
 def demo_up(opts: UpOptions) -> int:
     say = _Progress()
     stop_requested = threading.Event()
+    received: list[str] = []
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         if not stop_requested.is_set():
-            stop_requested.set()
-            raise _StopRequestedError(signal.Signals(signum).name)
+            received.append(signal.Signals(signum).name)
+            stop_requested.set()  # the main loop checks it (if a library swallows the raise)
+            raise _StopRequestedError(received[0])
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -143,18 +147,22 @@ def demo_up(opts: UpOptions) -> int:
 
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    sup = Supervisor(paths.logs, env, on_line)
+    sup = Supervisor(paths.logs, env, on_line, stop_requested)
     code = 0
     try:
         code = _run(opts, paths, sup, env, say, stop_requested)
-    except _StopRequestedError as exc:
-        say(f"{exc}: stopping everything")
+    except _StopRequestedError:
+        pass
     except (ChildFailedError, OSError, ValueError) as exc:
-        say(f"demo failed: {exc}")
-        code = 1
+        if not received:
+            say(f"demo failed: {exc}")
+            code = 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if received:
+            say(f"{received[0]}: stopping everything")
+            code = 0
         sup.stop_all(say=say)
         say("all processes stopped")
     return code
