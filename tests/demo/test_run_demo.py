@@ -31,6 +31,7 @@ def test_run_brings_the_system_up_and_ctrl_c_stops_everything(tmp_path: Path) ->
     with demo(data_dir) as run:
         url = run.wait_line(r"Portal:\s+(http://\S+)/login", 420).group(1)
         login = run.wait_line(r"Login:\s+(\S+)\s+password: (\S+)", 10)
+        token = run.wait_line(r"Read API: curl -H 'Authorization: Bearer (\S+)'", 10).group(1)
         with httpx.Client(base_url=url, timeout=30) as client:
             assert client.get("/healthz").json() == {"status": "ok"}
             ready = client.get("/readyz")
@@ -74,6 +75,14 @@ def test_run_brings_the_system_up_and_ctrl_c_stops_everything(tmp_path: Path) ->
 
             wait_until(reminded, 300, "a reminder in the portal inbox")
             assert all(m["subject"] and m["body"] for m in inbox)
+
+            runs = client.get("/v1/runs", headers={"Authorization": f"Bearer {token}"})
+            assert runs.status_code == 200, runs.text
+            assert CALIBRATED in runs.text  # the integrators' read API has the stored run
+            assert QUICK_CHECKED in runs.text
+            assert (
+                client.get("/v1/runs", headers={"Authorization": "Bearer wrong"}).status_code == 401
+            )
 
             metrics = client.get("/metrics").text
             stored = re.search(

@@ -12,15 +12,26 @@ from labcal_cloud.ops import router as ops
 from labcal_cloud.portal.app import create_app
 from labcal_cloud.portal.services import Services
 from labcal_cloud.portal.settings import PortalSettings
+from labcal_cloud.readapi.router import router as read_router
+from labcal_cloud.storage.factory import open_store
+from labcal_cloud.storage.ports import Store
 
 __all__ = ["build_app", "serve"]
 
 
-def build_app(settings: PortalSettings, services: Services | None = None) -> FastAPI:
+def build_app(
+    settings: PortalSettings, services: Services | None = None, store: Store | None = None
+) -> FastAPI:
+    """The portal app plus the inbox, the ops routes and (given the ingest ``store``) the read
+    API (``/v1/readings``, ``/v1/runs``, ``/v1/devices/{serial}/usage``, bearer tokens)."""
+    extra = [inbox_api.router, inbox_api.page_router, ops.router]
+    if store is not None:
+        extra.append(read_router)
     app = create_app(
         settings,
         services=services,
-        extra_routers=[inbox_api.router, inbox_api.page_router, ops.router],
+        extra_routers=extra,
+        extra_state={"labcal_store": store} if store is not None else None,
     )
     ops.install(app)
     return app
@@ -36,12 +47,16 @@ def serve(settings: PortalSettings, host: str, port: int) -> None:
             super().handle_exit(sig, frame)
             self._captured_signals.clear()  # stopped on purpose: no re-raise
 
+    store = open_store(settings.database_url)
     config = uvicorn.Config(
-        build_app(settings),
+        build_app(settings, store=store),
         host=host,
         port=port,
         log_config=None,  # keep the process's own (plain or JSON) logging
         access_log=False,
         timeout_graceful_shutdown=5,
     )
-    GracefulServer(config).run()
+    try:
+        GracefulServer(config).run()
+    finally:
+        store.close()

@@ -315,6 +315,7 @@ def _run(
     say(f"Provider: {world.provider_login}   password: {world.password}")
     say(f"Inbox:    {base_url}/inbox   (reminders; JSON at /api/v1/inbox)")
     say(f"Ops:      {base_url}/healthz  /readyz  /metrics")
+    say(f"Read API: curl -H 'Authorization: Bearer {world.read_token}' {base_url}/v1/runs")
     say(
         f"Started in {say.elapsed():.1f} s. The run, its certificate and the reminders follow. "
         "Ctrl-C stops everything."

@@ -15,6 +15,7 @@ from typing import Any
 from labcal_cloud.demo.layout import BALANCE_STATION, BENCH_STATION, DemoPaths, SimStation
 from labcal_cloud.portal.demo import seed_demo
 from labcal_cloud.portal.services import Services
+from labcal_cloud.readapi.auth import token_digest
 from labcal_cloud.registry.store import OrderItem
 from labcal_cloud.stations.passwords import mosquitto_hash
 from labcal_cloud.storage.ports import StationRecord, StationStore
@@ -33,6 +34,7 @@ class DemoWorld:
     password: str
     provider_login: str
     sim_devices: dict[str, str]  # serial → portal device id
+    read_token: str  # bearer token of the read API (/v1/readings, /v1/runs, usage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +113,11 @@ def seed_world(
     reminded = BENCH_STATION.pipettes[-1].serial
     calibrated_at = services.runtime.now() - timedelta(days=REMINDED_AGE_DAYS)
     services.registry.mark_calibrated(sim[reminded], calibrated_at, 365)
-    return DemoWorld(logins.tenant_id, site, logins.lab_admin, password, logins.provider_admin, sim)
+    read_token = secrets.token_urlsafe(24)
+    stations.add_api_token(logins.tenant_id, token_digest(read_token), "demo")
+    return DemoWorld(
+        logins.tenant_id, site, logins.lab_admin, password, logins.provider_admin, sim, read_token
+    )
 
 
 def seed_fleet(services: Services, world: DemoWorld, paths: DemoPaths, today: date) -> FleetSummary:
