@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -43,3 +44,35 @@ def test_waiting_for_a_line_fails_clearly_when_the_child_exits(tmp_path: Path) -
     with pytest.raises(ChildFailedError, match="quitter exited with 3"):
         child.wait_for_line(r"never printed", 60)
     sup.stop_all(say=lambda text: None)
+
+
+SUPERVISOR = """
+import os, sys, time
+from pathlib import Path
+from labcal_cloud.demo.supervisor import Supervisor
+sup = Supervisor(Path(sys.argv[1]), dict(os.environ), lambda child, line: None)
+child = sup.start("sleeper", [sys.executable, "-c", "import time; time.sleep(600)"])
+print(child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_children_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISOR, str(tmp_path / "logs")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        child = int(proc.stdout.readline())
+        assert alive(child)
+        proc.kill()  # SIGKILL: no chance to clean up; the kernel tells the child (PDEATHSIG)
+        proc.wait()
+        wait_until(lambda: not alive(child), 30, "the orphaned child to stop")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
