@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from labcal_cloud.demo.sqlite_reminders import SqliteReminderStore, utc_text
+from labcal_cloud.demo.sqlite_reminders import SqliteReminderControl, SqliteReminderStore, utc_text
 from labcal_cloud.portal.database import Database, connect
 from labcal_cloud.scheduler.channels import InboxSender
 from labcal_cloud.scheduler.ports import NewStep
@@ -80,3 +80,18 @@ def test_a_booking_cancels_pending_steps_and_counts_the_conversion(db: Database)
     ]
     assert db.one("SELECT count(*) FROM reminder_conversion") == (1,)
     assert store.cancel_subject("t1", "dev1", "again") == 0
+
+
+def test_control_stops_on_booking_and_resumes_the_steps_ahead_on_cancel(db: Database) -> None:
+    store = SqliteReminderStore(db)
+    store.enqueue(
+        [_step("initial", NOW - timedelta(days=1)), _step("later", NOW + timedelta(days=5))]
+    )
+    run_pass(store, {"inbox": InboxSender(store, lambda: NOW)}, worker="w", now=lambda: NOW)
+    control = SqliteReminderControl(store, lambda: NOW)
+    control.stop("t1", ["dev1"], "booking 42")
+    rows = db.query("SELECT step, status, cancel_reason FROM reminder_step ORDER BY id")
+    assert rows == [("initial", "sent", None), ("later", "cancelled", "booked: booking 42")]
+    assert db.one("SELECT count(*) FROM reminder_conversion") == (1,)
+    control.resume("t1", ["dev1"])
+    assert db.one("SELECT status FROM reminder_step WHERE step = 'later'") == ("pending",)

@@ -3,13 +3,16 @@ metrics), served by uvicorn until SIGINT/SIGTERM (uvicorn finishes open requests
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import FrameType
 
 from fastapi import FastAPI
 
 from labcal_cloud.demo import inbox_api
+from labcal_cloud.demo.sqlite_reminders import SqliteReminderControl, SqliteReminderStore
 from labcal_cloud.ops import router as ops
-from labcal_cloud.portal.app import create_app
+from labcal_cloud.portal.app import build_services, create_app
+from labcal_cloud.portal.database import connect
 from labcal_cloud.portal.services import Services
 from labcal_cloud.portal.settings import PortalSettings
 from labcal_cloud.readapi.router import router as read_router
@@ -48,8 +51,12 @@ def serve(settings: PortalSettings, host: str, port: int) -> None:
             self._captured_signals.clear()  # stopped on purpose: no re-raise
 
     store = open_store(settings.database_url)
+    db = connect(settings.database_url)
+    # a booking stops the device's reminder sequence; a cancelled one resumes it
+    control = SqliteReminderControl(SqliteReminderStore(db), lambda: datetime.now(UTC))
+    services = build_services(settings, db=db, reminders=control)
     config = uvicorn.Config(
-        build_app(settings, store=store),
+        build_app(settings, services=services, store=store),
         host=host,
         port=port,
         log_config=None,  # keep the process's own (plain or JSON) logging
@@ -60,3 +67,4 @@ def serve(settings: PortalSettings, host: str, port: int) -> None:
         GracefulServer(config).run()
     finally:
         store.close()
+        db.close()

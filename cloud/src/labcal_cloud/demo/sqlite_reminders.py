@@ -8,13 +8,13 @@ Times are stored as fixed-width UTC text so they compare correctly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from labcal_cloud.portal.database import Database
 from labcal_cloud.scheduler.ports import ClaimedStep, NewStep
 
-__all__ = ["SqliteReminderStore", "utc_text"]
+__all__ = ["SqliteReminderControl", "SqliteReminderStore", "utc_text"]
 
 _COLUMNS = (
     "id, tenant, sequence, subject_key, step, recipient, channel, address, subject, body,"
@@ -119,16 +119,35 @@ class SqliteReminderStore:
         return len(rows)
 
     def record_booking(
-        self, tenant: str, subject_key: str, step_id: int | None, at: datetime
+        self,
+        tenant: str,
+        subject_key: str,
+        step_id: int | None,
+        at: datetime,
+        reason: str = "booked",
     ) -> None:
+        """A booking: conversion (credited to the step's variant, else the last step sent's)
+        and the pending steps cancelled with ``reason``."""
         with self._db.transaction():
             self._db.execute(
                 "INSERT OR IGNORE INTO reminder_conversion"
-                " (tenant, subject_key, step_id, variant, booked_at) VALUES (?, ?, ?,"
-                " COALESCE((SELECT variant FROM reminder_step WHERE id = ?), ''), ?)",
-                (tenant, subject_key, step_id, step_id, utc_text(at)),
+                " (tenant, subject_key, step_id, variant, booked_at) VALUES (?, ?, ?, COALESCE("
+                "(SELECT variant FROM reminder_step WHERE id = ?),"
+                " (SELECT variant FROM reminder_step WHERE tenant = ? AND subject_key = ?"
+                " AND status = 'sent' ORDER BY sent_at DESC LIMIT 1), ''), ?)",
+                (tenant, subject_key, step_id, step_id, tenant, subject_key, utc_text(at)),
             )
-            self.cancel_subject(tenant, subject_key, "booked")
+            self.cancel_subject(tenant, subject_key, reason)
+
+    def resume_subject(self, tenant: str, subject_key: str, now: datetime) -> int:
+        """The booking was cancelled: steps stopped by it and still ahead are pending again."""
+        rows = self._db.query(
+            "UPDATE reminder_step SET status = 'pending', cancel_reason = NULL"
+            " WHERE tenant = ? AND subject_key = ? AND status = 'cancelled'"
+            " AND cancel_reason LIKE 'booked%' AND send_at >= ? RETURNING id",
+            (tenant, subject_key, utc_text(now)),
+        )
+        return len(rows)
 
     def write_inbox(self, step: ClaimedStep, now: datetime) -> None:
         self._db.execute(
@@ -136,3 +155,21 @@ class SqliteReminderStore:
             " (tenant, recipient, step_id, subject, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (step.tenant, step.recipient, step.id, step.subject, step.body, utc_text(now)),
         )
+
+
+class SqliteReminderControl:
+    """The booking side's ``ReminderControl`` port on this store: a booking stops the devices'
+    sequences (and counts as a conversion); a cancelled booking resumes the steps ahead."""
+
+    def __init__(self, store: SqliteReminderStore, now: Callable[[], datetime]) -> None:
+        self._store, self._now = store, now
+
+    def stop(self, tenant_id: str, device_ids: Sequence[str], reason: str) -> None:
+        for device in device_ids:
+            self._store.record_booking(
+                tenant_id, device, None, self._now(), reason=f"booked: {reason}"
+            )
+
+    def resume(self, tenant_id: str, device_ids: Sequence[str]) -> None:
+        for device in device_ids:
+            self._store.resume_subject(tenant_id, device, self._now())
