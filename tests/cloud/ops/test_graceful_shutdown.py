@@ -94,8 +94,7 @@ def test_ingest_serves_ops_endpoints_and_exits_0_on_sigterm(
 ) -> None:
     port = _free_port()
     env = dict(os.environ, LABCAL_DATABASE_URL=f"sqlite:///{tmp_path / 'i.sqlite3'}",
-               LABCAL_MQTT_URL=mqtt_url, LABCAL_METRICS_PORT=str(port),
-               LABCAL_METRICS_HOST="127.0.0.1")  # fmt: skip
+               LABCAL_MQTT_URL=mqtt_url, LABCAL_METRICS_PORT=str(port))  # fmt: skip
     subprocess.run([CLOUD, "migrate"], env=env, check=True, capture_output=True)
     argv = [CLOUD, "ingest", "--client-id", f"ops-{tenant_id}", "--group", tenant_id,
             "--tenant-filter", tenant_id, "--session-expiry", "0"]  # fmt: skip
@@ -114,7 +113,7 @@ def test_ingest_serves_ops_endpoints_and_exits_0_on_sigterm(
 def test_scheduler_serves_ops_endpoints_and_exits_0_on_sigterm(fresh_database_url: str) -> None:
     port = _free_port()
     env = dict(os.environ, LABCAL_DATABASE_URL=fresh_database_url, LABCAL_LOG_FORMAT="json",
-               LABCAL_METRICS_PORT=str(port), LABCAL_METRICS_HOST="127.0.0.1")  # fmt: skip
+               LABCAL_METRICS_PORT=str(port))  # fmt: skip
     subprocess.run([CLOUD, "migrate"], env=env, check=True, capture_output=True)
     argv = [CLOUD, "-v", "scheduler", "run", "--worker", "ops-test", "--interval", "30"]
     with _process(argv, env) as proc:

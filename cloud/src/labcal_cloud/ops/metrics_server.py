@@ -78,7 +78,7 @@ def ops_server_from_env(
     metrics: Callable[[], str],
     ready: Callable[[], tuple[bool, str]],
 ) -> OpsServer | None:
-    """Started on ``LABCAL_METRICS_HOST`` (default 0.0.0.0):``LABCAL_METRICS_PORT`` if set."""
+    """Started on all interfaces, port ``LABCAL_METRICS_PORT``, if that is set."""
     raw = env.get("LABCAL_METRICS_PORT", "").strip()
     if not raw:
         return None
@@ -86,6 +86,6 @@ def ops_server_from_env(
         port = int(raw)
     except ValueError:
         raise ValueError(f"LABCAL_METRICS_PORT must be a port number, got {raw!r}") from None
-    server = OpsServer(env.get("LABCAL_METRICS_HOST", "0.0.0.0"), port, metrics, ready).start()
+    server = OpsServer("0.0.0.0", port, metrics, ready).start()
     log.info("ops endpoints on port %d: /healthz /readyz /metrics", server.port)
     return server
