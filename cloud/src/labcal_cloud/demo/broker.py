@@ -1,8 +1,8 @@
 """The demo's MQTT broker: a private Mosquitto started from the ``mosquitto`` binary on a free
 loopback port. The machine's own broker (if any, e.g. on :1883) is never used nor touched.
 
-The cloud's ingest needs MQTT 5 (shared subscriptions, manual acknowledgement); pure-Python
-brokers on PyPI (amqtt) speak MQTT 3.1.1 only, so Mosquitto is required.
+The cloud's ingest needs MQTT 5 (shared subscriptions, manual acknowledgement); amqtt, the
+pure-Python broker on PyPI, documents MQTT 3.1.1 (not tried here), so Mosquitto is required.
 """
 
 from __future__ import annotations
