@@ -23,10 +23,12 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from labcal_cloud.portal.app import build_services
 from labcal_cloud.portal.demo import seed_demo
+from labcal_cloud.portal.services import Services
 from labcal_cloud.portal.settings import PortalSettings
 
 PASSWORD = "bench-password-1"
@@ -39,15 +41,46 @@ def free_port() -> int:
         return port
 
 
+STATUSES = ("ok", "ok", "ok", "due_soon", "due", "overdue", "ok", "blocked")
+
+
+def seed_engine_states(services: Services) -> None:
+    """What ``labcal-cloud engine due|forecast`` stores: a due state for 9 in 10 devices (the
+    rest are ranked by the portal's estimate) and a forecast for 1 in 4."""
+    pg = services.db.dialect == "postgresql"
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    rows = services.db.query(
+        "SELECT tenant_id, serial FROM portal_devices WHERE tenant_id IS NOT NULL"
+    )
+    due, forecast = [], []
+    for i, (tenant, serial) in enumerate(rows):
+        when = at + timedelta(days=i % 400 - 60)
+        if i % 10:
+            status = STATUSES[i % len(STATUSES)]
+            due.append((tenant, serial, status, "time", when if pg else when.isoformat(),
+                        f"{status}: bench reason {i}", at if pg else at.isoformat()))  # fmt: skip
+        if i % 4 == 0:
+            forecast.append((tenant, serial, at if pg else at.isoformat(), 0.8, i % 8 == 0,
+                             f"likely leaves 80 % of MPE around {when.date()}"))  # fmt: skip
+    services.db.executemany("INSERT INTO device_due_state VALUES (?, ?, ?, ?, ?, ?, ?)", due)
+    services.db.executemany(
+        "INSERT INTO maintenance_forecast (tenant, device_serial, computed_at, guard, alert,"
+        " reason) VALUES (?, ?, ?, ?, ?, ?)",
+        forecast,
+    )
+
+
 def seed(url: str, devices: int) -> tuple[str, str]:
     services = build_services(PortalSettings(database_url=url, fast_password_hashing=True))
     logins = seed_demo(services, devices, PASSWORD)
+    seed_engine_states(services)
     services.db.close()
     if url.startswith("postgresql://"):  # what autovacuum does soon after a bulk load
         import psycopg
 
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE portal_devices")
+            for table in ("portal_devices", "device_due_state", "maintenance_forecast"):
+                conn.execute(f"VACUUM ANALYZE {table}")
     return logins.lab_admin, logins.site_ids[0]
 
 

@@ -70,7 +70,7 @@ def bundle_for_site(
         for line in lines
         if line.device.site_id == site_id
         and (
-            line.due.state is DueState.OVERDUE
+            line.due.state in (DueState.OVERDUE, DueState.DUE, DueState.BLOCKED)
             or (line.due.due_date is not None and line.due.due_date <= limit)
         )
     ]

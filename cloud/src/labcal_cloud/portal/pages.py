@@ -20,7 +20,9 @@ router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 100
 LABELS = {
+    DueState.BLOCKED: "Blocked",
     DueState.OVERDUE: "Overdue",
+    DueState.DUE: "Due",
     DueState.DUE_SOON: "Due soon",
     DueState.OK: "OK",
     DueState.UNKNOWN: "Unknown",

@@ -11,7 +11,6 @@ from labcal_cloud.portal.api_certificates import verification
 from labcal_cloud.portal.auth import CurrentPrincipal, ServicesDep
 from labcal_cloud.portal.pages import LABELS
 from labcal_cloud.portal.templating import render
-from labcal_cloud.registry.model import estimate_due
 from labcal_cloud.reports.svg_charts import bar_chart, line_chart
 
 __all__ = ["router"]
@@ -48,7 +47,7 @@ def _error_charts(history: list[Calibration]) -> list[tuple[str, str]]:
 @router.get("/devices/{device_id}", response_class=HTMLResponse)
 def device_page(device_id: str, request: Request, p: CurrentPrincipal, s: ServicesDep) -> Response:
     device = s.registry.device(p.tenant_id, device_id)
-    due = estimate_due(device, s.runtime.now().date())
+    due = s.registry.due_view(p.tenant_id, device, s.runtime.now().date())
     history = s.certificates.history(p.tenant_id, device.id)
     charts = _error_charts(history)
     usage = s.registry.usage_weeks(p.tenant_id, device.id)[-26:]

@@ -41,7 +41,14 @@ def kpi_page(request: Request, p: ProviderStaff, s: ServicesDep) -> Response:
             f"{k.nps_answers} answers after onboarding",
         ),
     ]
-    order = [DueState.OVERDUE, DueState.DUE_SOON, DueState.OK, DueState.UNKNOWN]
+    order = [
+        DueState.BLOCKED,
+        DueState.OVERDUE,
+        DueState.DUE,
+        DueState.DUE_SOON,
+        DueState.OK,
+        DueState.UNKNOWN,
+    ]
     chart = bar_chart(
         "Devices by due state",
         [LABELS[x] for x in order],

@@ -1,4 +1,5 @@
-"""Registry entities and the pure due-state estimate used until the engine's due state is wired."""
+"""Registry entities, the engine's due state as the portal shows it, and the portal's fallback
+estimate for devices the engine has not computed yet (no usage report or run received)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,27 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-__all__ = ["Device", "DueState", "DueView", "estimate_due"]
+__all__ = ["Device", "DueState", "DueView", "engine_due", "estimate_due"]
 
 
 class DueState(StrEnum):
+    """The engine's states (``labcal_cloud.engine.due.DueStatus``) plus ``unknown`` for a device
+    with neither an engine state nor a calibration on record."""
+
     OK = "ok"
     DUE_SOON = "due_soon"
+    DUE = "due"
     OVERDUE = "overdue"
+    BLOCKED = "blocked"
     UNKNOWN = "unknown"
 
 
 COLOURS = {
     DueState.OK: "green",
     DueState.DUE_SOON: "amber",
+    DueState.DUE: "red",
     DueState.OVERDUE: "red",
+    DueState.BLOCKED: "red",
     DueState.UNKNOWN: "grey",
 }
 
@@ -47,14 +55,27 @@ class DueView:
     reason: str
     due_date: date | None
     usage_fraction: float | None
+    source: str = "estimate"
+    """``engine`` (stored by ``labcal-cloud engine due``) or ``estimate`` (the fallback)."""
+    forecast: str | None = None
+    """The engine's maintenance forecast reason, when it has computed one."""
 
     @property
     def colour(self) -> str:
         return COLOURS[self.state]
 
 
+def engine_due(
+    device: Device, status: str, due_at: date, reason: str, forecast: str | None
+) -> DueView:
+    """The engine's stored due state of ``device`` (its status, due date and reason verbatim)."""
+    usage = device.usage_cycles / device.cycles_limit if device.cycles_limit > 0 else None
+    return DueView(DueState(status), reason, due_at, usage, "engine", forecast)
+
+
 def estimate_due(device: Device, today: date, soon_days: int = 30) -> DueView:
-    """Due by time (last calibration + interval) or usage (cycles against the device's limit)."""
+    """Fallback for a device without an engine state: due by time (last calibration + interval)
+    or usage (cycles against the device's limit)."""
     usage = device.usage_cycles / device.cycles_limit if device.cycles_limit > 0 else None
     if device.last_calibrated_at is None:
         return DueView(DueState.UNKNOWN, "no calibration on record", None, usage)

@@ -10,7 +10,7 @@ from labcal_cloud.accounts.errors import ConflictError, InvalidInputError, NotFo
 from labcal_cloud.portal.database import Database, Row
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.registry.csv_import import RowError, parse_device_csv
-from labcal_cloud.registry.model import Device, DueState, DueView, estimate_due
+from labcal_cloud.registry.model import Device, DueState, DueView, engine_due, estimate_due
 
 __all__ = [
     "DEVICE_COLUMNS",
@@ -22,7 +22,29 @@ __all__ = [
 ]
 
 SOON_DAYS = 30
-RANKED = (DueState.OVERDUE, DueState.DUE_SOON, DueState.UNKNOWN, DueState.OK)
+RANKED = (
+    DueState.BLOCKED,
+    DueState.OVERDUE,
+    DueState.DUE,
+    DueState.DUE_SOON,
+    DueState.UNKNOWN,
+    DueState.OK,
+)
+# The engine's stored state (``device_due_state``, written by ``labcal-cloud engine due``) wins;
+# the portal's estimate (mirroring :func:`estimate_due`) ranks only devices the engine has not
+# computed. The engine keys devices by (tenant, serial), as the portal's tenant id and serial.
+ENGINE_JOIN = (
+    " LEFT JOIN device_due_state e ON e.tenant = d.tenant_id AND e.device_serial = d.serial"
+)
+ENGINE_RANK = " ".join(f"WHEN '{state.value}' THEN {RANKED.index(state)}" for state in RANKED)
+
+
+def _day(value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return datetime.fromisoformat(str(value)).date()
 
 
 def due_date_of(calibrated: datetime, interval_days: int) -> str:
@@ -203,9 +225,10 @@ class Registry:
             sql += " AND d.site_id = ?"
             params.append(site_id)
         lines = []
+        engine = self._engine_states(tenant_id, None)
         for r in self._db.query(sql + " ORDER BY s.name, d.serial", params):
             device = device_from_row(r)
-            due = estimate_due(device, today)
+            due = self._due(device, today, engine)
             if state is None or due.state == state:
                 lines.append(DeviceLine(device, due, r[13]))
         return lines
@@ -221,11 +244,14 @@ class Registry:
         classified by the database and only the page is built in Python.
         """
         soon = (today + timedelta(days=SOON_DAYS)).isoformat()
+        overdue, soon_rank = RANKED.index(DueState.OVERDUE), RANKED.index(DueState.DUE_SOON)
         rank = (
-            "CASE WHEN d.due_date IS NULL THEN 2"
+            f"CASE WHEN e.status IS NOT NULL THEN CASE e.status {ENGINE_RANK} END"
+            f" WHEN d.due_date IS NULL THEN {RANKED.index(DueState.UNKNOWN)}"
             " WHEN (d.cycles_limit > 0 AND d.usage_cycles >= d.cycles_limit) OR d.due_date < ?"
-            " THEN 0 WHEN d.due_date <= ? OR (d.cycles_limit > 0"
-            " AND CAST(d.usage_cycles AS BIGINT) * 10 >= d.cycles_limit * 9) THEN 1 ELSE 3 END"
+            f" THEN {overdue} WHEN d.due_date <= ? OR (d.cycles_limit > 0"
+            " AND CAST(d.usage_cycles AS BIGINT) * 10 >= d.cycles_limit * 9)"
+            f" THEN {soon_rank} ELSE {RANKED.index(DueState.OK)} END"
         )
         where, params = "d.tenant_id = ?", [tenant_id]
         if site_id:
@@ -235,13 +261,14 @@ class Registry:
         counts = {
             RANKED[int(r[0])]: int(r[1])
             for r in self._db.query(
-                f"SELECT {rank} AS rank, COUNT(*) FROM portal_devices d WHERE {where}"
+                f"SELECT {rank} AS rank, COUNT(*) FROM portal_devices d{ENGINE_JOIN}"
+                f" WHERE {where}"
                 " GROUP BY rank",
                 [*ranks, *params],
             )
         }
         # step 1: the page's ids, ranked from the covering index alone
-        sql = f"SELECT d.id FROM portal_devices d WHERE {where}"
+        sql = f"SELECT d.id FROM portal_devices d{ENGINE_JOIN} WHERE {where}"
         id_params: list[object] = list(params)
         if state is not None:
             sql += f" AND {rank} = ?"
@@ -261,13 +288,45 @@ class Registry:
                 ids,
             )
         }
+        engine = self._engine_states(tenant_id, [rows[i][5] for i in ids])
         lines = []
         for device_id in ids:
             device = device_from_row(rows[device_id])
-            lines.append(
-                DeviceLine(device, estimate_due(device, today, SOON_DAYS), rows[device_id][13])
-            )
+            lines.append(DeviceLine(device, self._due(device, today, engine), rows[device_id][13]))
         return lines, counts
+
+    def due_view(self, tenant_id: str, device: Device, today: date) -> DueView:
+        """The engine's due state and forecast of ``device``, or the portal's estimate."""
+        return self._due(device, today, self._engine_states(tenant_id, [device.serial]))
+
+    @staticmethod
+    def _due(
+        device: Device, today: date, engine: dict[str, tuple[str, date, str, str | None]]
+    ) -> DueView:
+        if device.serial in engine:
+            return engine_due(device, *engine[device.serial])
+        return estimate_due(device, today, SOON_DAYS)
+
+    def _engine_states(
+        self, tenant_id: str, serials: Sequence[str] | None
+    ) -> dict[str, tuple[str, date, str, str | None]]:
+        """The engine's stored due states (with the forecast's reason) for these serials (all of
+        the tenant's with ``None``)."""
+        if serials is not None and not serials:
+            return {}
+        only = (
+            "" if serials is None else f" AND e.device_serial IN ({', '.join('?' * len(serials))})"
+        )
+        return {
+            r[0]: (r[1], _day(r[2]), r[3], r[4])
+            for r in self._db.query(
+                "SELECT e.device_serial, e.status, e.due_at, e.reason, f.reason"
+                " FROM device_due_state e LEFT JOIN maintenance_forecast f"
+                " ON f.tenant = e.tenant AND f.device_serial = e.device_serial"
+                f" WHERE e.tenant = ?{only}",
+                [tenant_id, *(serials or ())],
+            )
+        }
 
     def update_usage(self, tenant_id: str, device_id: str, cycles: int, week_start: date) -> None:
         device = self.device(tenant_id, device_id)

@@ -19,7 +19,7 @@ from labcal_cloud.reports.planning import HeatMap, PlanDevice, forecast_due, hea
 
 __all__ = ["ComplianceRow", "Reports"]
 
-DUE = (DueState.DUE_SOON, DueState.OVERDUE)
+DUE = (DueState.DUE_SOON, DueState.DUE, DueState.OVERDUE)
 
 
 @dataclass(frozen=True)
