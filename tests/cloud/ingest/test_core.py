@@ -67,6 +67,18 @@ def test_envelope_that_disagrees_with_its_topic_is_quarantined(msgs):
     assert "kind" in verdict.reason
 
 
+def test_envelope_of_another_station_than_its_topic_is_quarantined(msgs):
+    env = msgs.reading()
+    topic = f"labcal/v1/{msgs.tenant}/st-two/reading"  # registered to the same tenant
+    lookup = {msgs.station: msgs.tenant, "st-two": msgs.tenant}.get
+    verdict = judge(incoming(topic, msgs.wire(env)[1]), lookup)
+    assert isinstance(verdict, Quarantined)
+    assert verdict.reason == (
+        f"contract: topic {topic!r} says station 'st-two' but the envelope says {msgs.station!r}"
+    )
+    assert (verdict.tenant, verdict.station) == (msgs.tenant, "st-two")
+
+
 def test_valid_message_is_accepted(msgs):
     env = msgs.reading()
     verdict = judge(incoming(*msgs.wire(env)), LOOKUP(msgs))

@@ -4,27 +4,43 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from labcal_cloud.ingest.core import Incoming
-from labcal_cloud.ingest.mqtt_source import MqttSource, MqttSourceConfig, subscription
+from labcal_cloud.ingest.mqtt_source import MqttSource, MqttSourceConfig, pubacks, subscription
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
 
 def test_acks_of_an_earlier_connection_are_skipped():
     source = MqttSource(MqttSourceConfig())
-    sent: list[tuple[int, int]] = []
-    source._client.ack = lambda mid, qos: sent.append((mid, qos))  # the port to the broker
+    queued: list[bytes] = []
+    # the port to the broker: paho's outgoing packet queue
+    source._client._packet_queue = lambda _cmd, packet, _mid, _qos: queued.append(bytes(packet))
     source._connection = 2  # reconnected once since the first connection
     items = [
         Incoming("t", b"", NOW, mid=5, qos=1, connection=1),  # stale: the broker resends it
         Incoming("t", b"", NOW, mid=5, qos=1, connection=2),
         Incoming("t", b"", NOW, mid=6, qos=0, connection=2),  # QoS 0 needs no ack
+        Incoming("t", b"", NOW, mid=7, qos=1, connection=2),
     ]
     source.ack(items)
-    assert sent == [(5, 1)]
+    assert queued == [pubacks([5, 7])]  # one write for the whole batch
     assert source.stale_acks == 1
+
+
+def test_bulk_pubacks_are_the_bytes_paho_sends_per_message():
+    sent: list[bytes] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    client._packet_queue = lambda _cmd, packet, _mid, _qos: sent.append(bytes(packet))
+    client._manual_ack = True
+    mids = [1, 255, 256, 65535]
+    for mid in mids:
+        client.ack(mid, 1)
+    assert pubacks(mids) == b"".join(sent)
+    assert pubacks([1]) == bytes([0x40, 2, 0, 1])
 
 
 @pytest.mark.parametrize(

@@ -99,10 +99,30 @@ def judge(msg: Incoming, tenant_of: StationLookup) -> Verdict:
             topic.station,
         )
     try:
-        envelope = decode(msg.payload, topic=msg.topic)
+        envelope = decode(msg.payload)  # the topic is parsed already: compare, don't re-parse
     except ContractError as exc:
         return Quarantined(f"contract: {exc}", topic.tenant, topic.station)
-    return Accepted(envelope)
+    if (
+        envelope.tenant == topic.tenant
+        and envelope.station == topic.station
+        and envelope.kind is topic.kind
+    ):
+        return Accepted(envelope)
+    what, in_topic, in_envelope = next(
+        m
+        for m in (
+            ("tenant", topic.tenant, envelope.tenant),
+            ("station", topic.station, envelope.station),
+            ("kind", topic.kind.value, envelope.kind.value),
+        )
+        if m[1] != m[2]
+    )  # worded like labcal_shared's check_topic
+    return Quarantined(
+        f"contract: topic {msg.topic!r} says {what} {in_topic!r} "
+        f"but the envelope says {in_envelope!r}",
+        topic.tenant,
+        topic.station,
+    )
 
 
 def quarantine_row(msg: Incoming, verdict: Quarantined) -> QuarantineRow:

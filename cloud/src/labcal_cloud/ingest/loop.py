@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from labcal_cloud.ingest.backoff import backoff_delay
@@ -68,13 +69,46 @@ class IngestLoop:
         items = self._source.next_batch(self._max_batch, self._poll_s)
         if not items:
             return False
+        return self._commit_and_ack(items, self._prepare(items))
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        """Pipelined: judge and build the next batch while the previous one commits.
+
+        Commits (and their acks) stay strictly in order, one at a time, in a committer thread;
+        at most one batch waits for it. A batch taken from the source is committed before the
+        loop stops (or left unacked for redelivery if stopped during an outage).
+        """
+        pending: Future[bool] | None = None
+        with ThreadPoolExecutor(1, thread_name_prefix="ingest-commit") as committer:
+            try:
+                while not should_stop():
+                    items = self._source.next_batch(self._max_batch, self._poll_s)
+                    if not items:
+                        continue
+                    prepared = self._prepare(items)
+                    if pending is not None:
+                        pending.result()  # re-raise what the committer raised
+                    pending = committer.submit(self._commit_and_ack, items, prepared)
+            finally:
+                if pending is not None:
+                    pending.result()
+
+    def _prepare(self, items: list[Incoming]) -> tuple[Batch, int] | None:
+        """Judge and build rows ahead of the commit; None if the directory could not load."""
         self.metrics.add("received", len(items))
+        try:
+            return build_batch(items, self._directory.tenant_of)
+        except StorageUnavailableError:
+            return None  # the commit attempts build it again, with backoff
+
+    def _commit_and_ack(self, items: list[Incoming], prepared: tuple[Batch, int] | None) -> bool:
         attempt = 0
         while True:
             try:
-                batch, in_batch_dups, result = self._commit(items)
+                batch, in_batch_dups, result = self._commit(items, prepared)
                 break
             except StorageUnavailableError as exc:
+                prepared = None
                 attempt += 1
                 self.metrics.add("storage_errors")
                 delay = backoff_delay(attempt, jitter=self._jitter())
@@ -95,12 +129,10 @@ class IngestLoop:
                 log.exception("commit listener failed")
         return True
 
-    def run(self, should_stop: Callable[[], bool]) -> None:
-        while not should_stop():
-            self.step()
-
-    def _commit(self, items: list[Incoming]) -> tuple[Batch, int, WriteResult]:
-        batch, dups = build_batch(items, self._directory.tenant_of)
+    def _commit(
+        self, items: list[Incoming], prepared: tuple[Batch, int] | None = None
+    ) -> tuple[Batch, int, WriteResult]:
+        batch, dups = prepared or build_batch(items, self._directory.tenant_of)
         if self._before_commit is not None:
             self._before_commit()
         try:

@@ -3,6 +3,10 @@
 MQTT 5, a persistent session (``clean_start=False`` plus a session expiry) and manual acks: a
 message is acked only when the loop says its batch is committed, so if the worker dies the broker
 redelivers everything unacked to the same client id when it comes back.
+
+``protocol="3.1.1"`` is for brokers without MQTT 5 (e.g. the demo's embedded amqtt): a persistent
+session is ``clean_session=False`` and the filter is a plain one (no ``$share``), so only one
+worker may run per group.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import ssl
+import struct
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +29,7 @@ from paho.mqtt.properties import Properties
 
 from labcal_cloud.ingest.core import Incoming
 
-__all__ = ["MqttSource", "MqttSourceConfig", "subscription"]
+__all__ = ["MqttSource", "MqttSourceConfig", "pubacks", "subscription"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,7 @@ class MqttSourceConfig:
     username: str | None = None
     password: str | None = None
     ca_file: str | None = None
+    protocol: str = "5"  # or "3.1.1"
 
 
 class MqttSource:
@@ -63,10 +69,14 @@ class MqttSource:
         self._ack_lock = threading.Lock()
         self.stale_acks = 0
         self.subscribed = threading.Event()
+        if config.protocol not in ("5", "3.1.1"):
+            raise ValueError(f"MQTT protocol must be 5 or 3.1.1, got {config.protocol!r}")
+        self._v5 = config.protocol == "5"
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=config.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
+            protocol=MQTTProtocolVersion.MQTTv5 if self._v5 else MQTTProtocolVersion.MQTTv311,
+            clean_session=None if self._v5 else False,
             manual_ack=True,
         )
         if config.username is not None:
@@ -83,18 +93,26 @@ class MqttSource:
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
         self._filter = subscription(config.group, config.tenant_filter)
+        if not self._v5:  # no shared subscriptions before MQTT 5
+            self._filter = self._filter.split("/", 2)[2]
 
     def start(self, timeout_s: float = 10.0) -> None:
+        if not self._v5:
+            self._client.connect(self._host, self._port, keepalive=30)
+        else:
+            self._connect_v5()
+        self._client.loop_start()
+        if not self.subscribed.wait(timeout_s):
+            self.close()
+            raise ConnectionError(f"no subscription on {self.config.url} within {timeout_s}s")
+
+    def _connect_v5(self) -> None:
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self.config.session_expiry_s
         props.ReceiveMaximum = self.config.receive_maximum
         self._client.connect(
             self._host, self._port, keepalive=30, clean_start=False, properties=props
         )
-        self._client.loop_start()
-        if not self.subscribed.wait(timeout_s):
-            self.close()
-            raise ConnectionError(f"no subscription on {self.config.url} within {timeout_s}s")
 
     def close(self) -> None:
         self._client.disconnect()
@@ -140,14 +158,39 @@ class MqttSource:
         return items
 
     def ack(self, items: Sequence[Incoming]) -> None:
-        """Ack the items of the current connection; count the others in ``stale_acks``."""
-        ack = self._client.ack
+        """Ack the items of the current connection; count the others in ``stale_acks``.
+
+        The PUBACKs of a batch go out as one write: paho's ``ack`` queues one packet and wakes
+        its network thread once per message, which cost about as much as validating it.
+        """
         stale = 0
         with self._ack_lock:
             current = self._connection
+            mids = []
             for item in items:
                 if item.connection != current:
                     stale += 1
-                elif item.qos > 0:
-                    ack(item.mid, item.qos)
+                elif item.qos == 1:
+                    mids.append(item.mid)
+                elif item.qos == 2:
+                    self._client.ack(item.mid, item.qos)
+            if mids:
+                _queue_pubacks(self._client, mids)
             self.stale_acks += stale
+
+
+_PUBACK = 0x40  # MQTT control packet type PUBACK; remaining length 2 = packet id, reason 0
+
+
+def pubacks(mids: Sequence[int]) -> bytes:
+    """The bytes of one PUBACK per packet id, concatenated (MQTT 3.1.1 and 5 alike)."""
+    return struct.pack(f"!{len(mids)}I", *((_PUBACK << 24) | (2 << 16) | mid for mid in mids))
+
+
+def _queue_pubacks(client: mqtt.Client, mids: Sequence[int]) -> None:
+    """Queue the PUBACKs of ``mids`` on paho's outgoing packet queue as one packet.
+
+    Exactly the bytes ``client.ack(mid, 1)`` would queue per message, sent in order on the
+    current connection by paho's network thread (one wake-up, one socket write).
+    """
+    client._packet_queue(_PUBACK, pubacks(mids), 0, 1)

@@ -48,6 +48,7 @@ class IngestWorker:
                 username=settings.mqtt_username,
                 password=settings.mqtt_password,
                 ca_file=settings.mqtt_ca_file,
+                protocol=settings.mqtt_protocol,
             )
         )
         self.mirror: InfluxMirror | None = None
