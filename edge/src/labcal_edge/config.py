@@ -81,6 +81,7 @@ class MqttConfig(_Section):
     tls: TlsConfig | None = None
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
     session_expiry_s: Annotated[int, Field(ge=0)] = 7 * 24 * 3600
+    protocol: Literal["5", "3.1.1"] = "5"  # 3.1.1 for brokers without MQTT 5 (e.g. amqtt)
     max_inflight: Annotated[int, Field(ge=1, le=65535)] = 500
     read_batch: Annotated[int, Field(ge=1, le=100_000)] = 1000
     reconnect_base_s: Positive = 0.5

@@ -76,13 +76,16 @@ class Publisher:
         while not stop.is_set():
             try:
                 client = self._new_client()
-                client.connect(
-                    self._cfg.host,
-                    self._cfg.port,
-                    keepalive=self._cfg.keepalive_s,
-                    clean_start=False,
-                    properties=self._connect_properties(),
-                )
+                if self._cfg.protocol == "3.1.1":  # persistent session: clean_session=False
+                    client.connect(self._cfg.host, self._cfg.port, self._cfg.keepalive_s)
+                else:
+                    client.connect(
+                        self._cfg.host,
+                        self._cfg.port,
+                        keepalive=self._cfg.keepalive_s,
+                        clean_start=False,
+                        properties=self._connect_properties(),
+                    )
             except (OSError, ValueError) as exc:  # refused, DNS, TLS files or handshake
                 if not outage_logged:
                     log.warning(
@@ -119,8 +122,12 @@ class Publisher:
             attempt += 1
 
     def _new_client(self) -> mqtt.Client:
+        v311 = self._cfg.protocol == "3.1.1"
         client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=self._client_id, protocol=mqtt.MQTTv5
+            CallbackAPIVersion.VERSION2,
+            client_id=self._client_id,
+            protocol=mqtt.MQTTv311 if v311 else mqtt.MQTTv5,
+            clean_session=False if v311 else None,
         )
         client.max_inflight_messages_set(self._cfg.max_inflight)
         client.max_queued_messages_set(0)
