@@ -26,6 +26,7 @@ class Settings:
     mqtt_username: str | None = None
     mqtt_password: str | None = None
     mqtt_ca_file: str | None = None
+    mqtt_protocol: str = "5"  # "3.1.1" for brokers without MQTT 5 (then one ingest worker only)
     ingest_group: str = "ingest"
     ingest_tenant_filter: str = "+"
     ingest_client_id: str = "labcal-ingest-1"
@@ -66,6 +67,10 @@ class Settings:
                 raise SettingsError(f"LABCAL_{name.upper()} is a placeholder; set a real secret")
         if self.influx_url and not self.influx_token:
             raise SettingsError("LABCAL_INFLUX_URL is set but LABCAL_INFLUX_TOKEN is not")
+        if self.mqtt_protocol not in ("5", "3.1.1"):
+            raise SettingsError(
+                f"LABCAL_MQTT_PROTOCOL must be 5 or 3.1.1, got {self.mqtt_protocol!r}"
+            )
         for name in ("ingest_max_batch", "ingest_receive_maximum"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"LABCAL_{name.upper()} must be >= 1")
