@@ -1,8 +1,10 @@
-"""``labcal-cloud engine records|due``: the engine's composition root (PostgreSQL)."""
+"""``labcal-cloud engine records|due|forecast|plan-reminders``: the engine's composition root
+(PostgreSQL)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +38,17 @@ def register(subparsers: Any) -> None:
     fc.add_argument("--guard", type=float, default=0.8, help="share of MPE (default 0.8)")
     fc.add_argument("--lead-days", type=float, default=30.0)
     fc.set_defaults(handler=forecasts)
+    pr = sub.add_parser(
+        "plan-reminders",
+        help="plan the due reminders of portal users (their channels, time zone, quiet hours)"
+        " into the scheduler's tables; idempotent",
+    )
+    pr.add_argument(
+        "--portal-url",
+        default=os.environ.get("LABCAL_BASE_URL", "http://127.0.0.1:8000"),
+        help="the portal's base URL for the one-click booking links (LABCAL_BASE_URL)",
+    )
+    pr.set_defaults(handler=plan_reminders)
 
 
 def _now() -> datetime:
@@ -106,4 +119,30 @@ def forecasts(args: argparse.Namespace, settings: Settings) -> int:
         store.close()
         publisher.close()
     print(f"engine forecast: {raised} maintenance alerts raised")
+    return 0
+
+
+def plan_reminders(args: argparse.Namespace, settings: Settings) -> int:
+    from labcal_cloud.scheduler.due_planning import plan_due_reminder_steps
+
+    url = _postgres(settings)
+    if url is None:
+        print("engine plan-reminders: needs PostgreSQL (--database-url postgresql://...)")
+        return 2
+    secret = os.environ.get("LABCAL_LINK_SECRET", "")
+    if len(secret) < 32:
+        print("engine plan-reminders: LABCAL_LINK_SECRET must hold the portal's link key (>= 32)")
+        return 2
+    result = plan_due_reminder_steps(
+        url,
+        now=_now(),
+        link_key=secret.encode(),
+        booking_base_url=f"{args.portal_url.rstrip('/')}/book",
+    )
+    print(
+        f"engine plan-reminders: {result.devices} due devices ({result.booked} booked, skipped),"
+        f" {result.planned} steps planned, {result.added} new"
+    )
+    for user_id in result.bad_preferences:
+        print(f"engine plan-reminders: user {user_id}: unusable preferences, defaults used")
     return 0
