@@ -214,7 +214,7 @@ def test_operator_can_abort_at_a_prompt(tmp_path: Path, tenant_id: str, how: str
                 term.type("q")
             else:
                 proc.send_signal(signal.SIGINT)
-            assert proc.wait(timeout=20) == 1
+            assert proc.wait(timeout=60) == 1  # generous: the CI machine is shared and loaded
             assert proc.stderr is not None
             assert "aborted" in proc.stderr.read().decode()
         finally:
