@@ -86,6 +86,10 @@ def _check(world: World, url: str | None) -> None:
     assert by_serial["E00"].forecast == "likely leaves 80 % of MPE around 2026-05-10"
     assert by_serial["E01"].forecast is None
     assert by_serial["NOENGINE"].source == "estimate"
+    # the provider's planning heat map counts the engine's due dates (the estimate alone would
+    # see no device due in 12 weeks: all were calibrated yesterday)
+    heat = world.services.reports.heat_map(12)
+    assert sum(heat.cell(site, week) for site in heat.sites for week in heat.weeks) == 9
     # the unpaged overview (booking bundles, reports) agrees
     assert {x.device.id: x.due.state for x in reg.overview(tenant, TODAY)} == {
         k: s for k, (s, _) in expected.items()

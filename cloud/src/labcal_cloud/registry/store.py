@@ -14,10 +14,12 @@ from labcal_cloud.registry.model import Device, DueState, DueView, engine_due, e
 
 __all__ = [
     "DEVICE_COLUMNS",
+    "ENGINE_JOIN",
     "DeviceLine",
     "ImportResult",
     "OrderItem",
     "Registry",
+    "day_of",
     "device_from_row",
 ]
 
@@ -39,7 +41,8 @@ ENGINE_JOIN = (
 ENGINE_RANK = " ".join(f"WHEN '{state.value}' THEN {RANKED.index(state)}" for state in RANKED)
 
 
-def _day(value: object) -> date:
+def day_of(value: object) -> date:
+    """A stored date or time (PostgreSQL: date/datetime; SQLite: ISO text) as a date."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -318,7 +321,7 @@ class Registry:
             "" if serials is None else f" AND e.device_serial IN ({', '.join('?' * len(serials))})"
         )
         return {
-            r[0]: (r[1], _day(r[2]), r[3], r[4])
+            r[0]: (r[1], day_of(r[2]), r[3], r[4])
             for r in self._db.query(
                 "SELECT e.device_serial, e.status, e.due_at, e.reason, f.reason"
                 " FROM device_due_state e LEFT JOIN maintenance_forecast f"

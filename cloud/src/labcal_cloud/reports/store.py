@@ -12,8 +12,15 @@ from labcal_cloud.accounts.errors import InvalidInputError
 from labcal_cloud.accounts.model import User
 from labcal_cloud.portal.database import Database
 from labcal_cloud.portal.runtime import Runtime
-from labcal_cloud.registry.model import DueState, estimate_due
-from labcal_cloud.registry.store import DEVICE_COLUMNS, DeviceLine, Registry, device_from_row
+from labcal_cloud.registry.model import DueState, engine_due, estimate_due
+from labcal_cloud.registry.store import (
+    DEVICE_COLUMNS,
+    ENGINE_JOIN,
+    DeviceLine,
+    Registry,
+    day_of,
+    device_from_row,
+)
 from labcal_cloud.reports.kpis import KpiInputs, Kpis, compute_kpis
 from labcal_cloud.reports.planning import HeatMap, PlanDevice, forecast_due, heat_map
 
@@ -43,16 +50,22 @@ class Reports:
         """Every registered device of every customer, with "tenant / site" (provider views)."""
         cols = ", ".join("d." + c.strip() for c in DEVICE_COLUMNS.split(","))
         rows = self._db.query(
-            f"SELECT {cols}, s.name, t.name FROM portal_devices d"
+            f"SELECT {cols}, s.name, t.name, e.status, e.due_at, e.reason, f.reason"
+            " FROM portal_devices d"
             " JOIN portal_sites s ON s.id = d.site_id JOIN portal_tenants t ON t.id = d.tenant_id"
+            f"{ENGINE_JOIN} LEFT JOIN maintenance_forecast f"
+            " ON f.tenant = e.tenant AND f.device_serial = e.device_serial"
         )
         today = self._rt.now().date()
         out = []
         for r in rows:
             device = device_from_row(r)
-            out.append(
-                (DeviceLine(device, estimate_due(device, today), r[13]), f"{r[14]} / {r[13]}")
+            due = (
+                estimate_due(device, today)
+                if r[15] is None
+                else engine_due(device, r[15], day_of(r[16]), r[17], r[18])
             )
+            out.append((DeviceLine(device, due, r[13]), f"{r[14]} / {r[13]}"))
         return out
 
     def _booked_devices(self) -> set[str]:
