@@ -110,6 +110,7 @@ def test_due_devices_users_get_their_steps_in_their_channels_until_booked(
     for step, (days, berlin_morning) in OFFSETS.items():
         at = DUE_AT + timedelta(days=days)
         admin, user = w.a.admin, w.a.user
+        step = f"{step}@never"  # the device's calibration cycle: none yet
         expected[(admin.id, step, "sms")] = ("+491701234567", at + berlin_morning, "pending")
         expected[(admin.id, step, "email")] = (admin.email, at + berlin_morning, "pending")
         expected[(admin.id, step, "inbox")] = (admin.id, at, "pending")  # never delayed
@@ -153,4 +154,48 @@ def test_plan_reminders_command(
     assert "needs PostgreSQL" in capsys.readouterr().out
     monkeypatch.setenv("LABCAL_LINK_SECRET", "s" * 32)
     assert main(args) == 0
-    assert "0 due devices (0 booked, skipped), 0 steps planned, 0 new" in capsys.readouterr().out
+    assert (
+        "0 due devices (0 booked, skipped), 0 steps planned, 0 new; 0 pending"
+        in capsys.readouterr().out
+    )
+
+
+def test_ok_again_cancels_pending_steps_and_the_next_cycle_plans_anew(
+    rworld: World, fresh_database_url: str
+) -> None:
+    w, url = rworld, fresh_database_url
+    client = client_for(w)
+    headers = api_token(w, w.a.admin)
+    body = {"site_id": w.a.site.id, "make": "Acme", "model": "P100", "serial": "CY-1"}
+    device = client.post("/api/v1/devices", headers=headers, json=body).json()
+    repo = PostgresEngineRepository(url)
+
+    def engine_says(status: DueStatus, due_at: datetime) -> None:
+        repo.save_due_state(
+            w.a.tenant.id, "CY-1", DueState(status, DueBasis.TIME, due_at, "x"), None
+        )
+
+    try:
+        engine_says(DueStatus.DUE_SOON, DUE_AT)
+        _plan(url)
+        first = _steps(url, device["id"])
+        assert first
+        assert {k[1].split("@")[1] for k in first} == {"never"}
+        # calibrated (without a booking): the engine says ok, pending steps are cancelled
+        w.services.registry.mark_calibrated(device["id"], NOW, 365)
+        engine_says(DueStatus.OK, NOW + timedelta(days=365))
+        r = plan_due_reminder_steps(
+            url, now=NOW, link_key=KEY, booking_base_url="http://portal.test/book"
+        )
+        assert (r.devices, r.added, r.cancelled) == (0, 0, len(first))
+        assert {v[2] for v in _steps(url, device["id"]).values()} == {"cancelled"}
+        # a year later the next cycle is due: its own steps, the old ones untouched
+        engine_says(DueStatus.DUE_SOON, DUE_AT + timedelta(days=365))
+        _plan(url)
+        steps = _steps(url, device["id"])
+        fresh = {k: v for k, v in steps.items() if k[1].endswith("@" + NOW.date().isoformat())}
+        assert len(fresh) == len(first)
+        assert {v[2] for v in fresh.values()} == {"pending"}
+        assert len(steps) == 2 * len(first)
+    finally:
+        repo.close()

@@ -141,7 +141,8 @@ def plan_reminders(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(
         f"engine plan-reminders: {result.devices} due devices ({result.booked} booked, skipped),"
-        f" {result.planned} steps planned, {result.added} new"
+        f" {result.planned} steps planned, {result.added} new;"
+        f" {result.cancelled} pending steps of devices ok again cancelled"
     )
     for user_id in result.bad_preferences:
         print(f"engine plan-reminders: user {user_id}: unusable preferences, defaults used")
