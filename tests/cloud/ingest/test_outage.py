@@ -56,5 +56,5 @@ def test_database_outage_pauses_then_resumes(
     finally:
         set_outage(postgres_admin_url, dbname, down=False)
     wait(lambda: stored() == 30, what="everything stored after the outage")
-    assert worker.metrics.get("stored") == 30
+    wait(lambda: worker.metrics.get("stored") == 30, what="stored counted")
     assert worker.metrics.get("duplicates") == 0

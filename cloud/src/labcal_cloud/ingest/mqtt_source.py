@@ -72,7 +72,7 @@ class MqttSource:
         if config.protocol not in ("5", "3.1.1"):
             raise ValueError(f"MQTT protocol must be 5 or 3.1.1, got {config.protocol!r}")
         self._v5 = config.protocol == "5"
-        client = mqtt.Client(
+        client = _BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=config.client_id,
             protocol=MQTTProtocolVersion.MQTTv5 if self._v5 else MQTTProtocolVersion.MQTTv311,
@@ -177,6 +177,44 @@ class MqttSource:
             if mids:
                 _queue_pubacks(self._client, mids)
             self.stale_acks += stale
+
+
+class _BufferedSocket:
+    """The broker socket with a read buffer: paho reads a PUBLISH in 3-4 small ``recv`` calls
+    (type byte, length bytes, body) after a ``select`` each; this serves them from one large
+    read. ``pending()`` tells paho's loop that buffered bytes are ready (it then skips waiting
+    in ``select``, as it does for TLS records); everything else is the socket's own.
+    """
+
+    _READ_SIZE = 256 * 1024
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._buf = b""
+        self._pos = 0
+
+    def recv(self, bufsize: int) -> bytes:
+        if self._pos >= len(self._buf):
+            data = self._sock.recv(max(bufsize, self._READ_SIZE))  # may raise BlockingIOError
+            if len(data) <= bufsize:
+                return bytes(data)
+            self._buf, self._pos = data, 0
+        end = self._pos + bufsize
+        out = self._buf[self._pos : end]
+        self._pos = min(end, len(self._buf))
+        return out
+
+    def pending(self) -> int:
+        inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
+        return len(self._buf) - self._pos + int(inner)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class _BufferedClient(mqtt.Client):
+    def _create_socket(self) -> Any:
+        return _BufferedSocket(super()._create_socket())
 
 
 _PUBACK = 0x40  # MQTT control packet type PUBACK; remaining length 2 = packet id, reason 0
