@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import select
+import socket
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
@@ -9,7 +11,13 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from labcal_cloud.ingest.core import Incoming
-from labcal_cloud.ingest.mqtt_source import MqttSource, MqttSourceConfig, pubacks, subscription
+from labcal_cloud.ingest.mqtt_source import (
+    MqttSource,
+    MqttSourceConfig,
+    _BufferedSocket,
+    pubacks,
+    subscription,
+)
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -58,3 +66,26 @@ def test_subscription_filter(group, tenant, expected):
 def test_subscription_refuses_wildcards_in_names(group, tenant):
     with pytest.raises(ValueError, match="invalid"):
         subscription(group, tenant)
+
+
+def test_buffered_socket_serves_small_reads_from_one_large_read():
+    ours, broker = socket.socketpair()
+    with ours, broker:
+        ours.setblocking(False)
+        sock = _BufferedSocket(ours)
+        assert sock.fileno() == ours.fileno()  # select() and the rest go to the socket
+        with pytest.raises(BlockingIOError):  # nothing to read: paho's "try again"
+            sock.recv(1)
+        broker.sendall(b"abcdef")
+        select.select([ours], [], [], 10)  # the bytes have arrived
+        assert sock.recv(1) == b"a"
+        assert sock.pending() == 5  # paho then skips waiting in select()
+        assert sock.recv(2) == b"bc"
+        assert sock.recv(10) == b"def"  # a short read, as a socket may give
+        assert sock.pending() == 0
+        broker.sendall(b"gh")
+        select.select([ours], [], [], 10)
+        assert sock.recv(5) == b"gh"
+        broker.close()
+        select.select([ours], [], [], 10)
+        assert sock.recv(1) == b""  # closed by the broker
