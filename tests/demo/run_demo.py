@@ -101,6 +101,7 @@ def demo(data_dir: Path, *extra: str) -> Iterator[DemoProcess]:
     env = dict(os.environ)
     env.pop("LABCAL_DATABASE_URL", None)
     env.pop("LABCAL_MQTT_URL", None)
+    env.pop("LABCAL_DEMO_BROKER", None)
     proc = subprocess.Popen(
         [str(ROOT / "scripts" / "run"), "--data-dir", str(data_dir), "--devices", "20", *extra],
         cwd=ROOT,

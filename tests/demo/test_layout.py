@@ -37,6 +37,15 @@ def test_edge_files_parse_and_point_at_the_stations_pty_links(tmp_path: Path) ->
     config = parse_config(edge_toml(paths, BALANCE_STATION, "tenant1", 41883))
     assert (config.station.tenant, config.station.id) == ("tenant1", "demo-bal-01")
     assert (config.mqtt.host, config.mqtt.port) == ("127.0.0.1", 41883)
+    assert config.mqtt.protocol == "5"
+    embedded = parse_config(
+        edge_toml(
+            paths, BALANCE_STATION, "tenant1", 41883, mqtt_protocol="3.1.1", mqtt_username="st"
+        )
+    )
+    assert embedded.mqtt.protocol == "3.1.1"  # for the embedded amqtt broker
+    assert embedded.mqtt.username == "st"  # amqtt keeps the sessions of named clients only
+    assert config.mqtt.username is None
     assert config.balance[0].port == str(paths.devices(BALANCE_STATION) / "balance-B-DEMO-0001")
     assert [p.port.rsplit("/", 1)[1] for p in config.pipette] == [
         "pipette-LP1000-0101",

@@ -1,6 +1,7 @@
 """``./scripts/run`` end to end: the whole system comes up, a completed gravimetric run with its
 signed certificate, usage and a reminder show through the HTTP API; SIGINT and SIGTERM stop
-every child process (and the simulated ptys go away)."""
+every child process (and the simulated ptys go away). Both brokers: the private Mosquitto (MQTT 5)
+and the embedded amqtt (MQTT 3.1.1, what runs where no ``mosquitto`` binary is installed)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,17 @@ def _devices(client: httpx.Client) -> dict[str, dict[str, Any]]:
     return {d["serial"]: d for d in response.json()}
 
 
-def test_run_brings_the_system_up_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("broker", "protocol"), [("mosquitto", "MQTT 5"), ("embedded", "MQTT 3.1.1")]
+)
+def test_run_brings_the_system_up_and_ctrl_c_stops_everything(
+    tmp_path: Path, broker: str, protocol: str
+) -> None:
     data_dir = tmp_path / "demo"
-    with demo(data_dir) as run:
+    with demo(data_dir, "--broker", broker) as run:
+        started = run.wait_line(r"broker: starting (.*) on 127\.0\.0\.1:\d+", 420).group(1)
+        assert ("amqtt" in started) == (broker == "embedded"), started
+        run.wait_line(rf"ingest: starting one ingest worker \({re.escape(protocol)} ", 120)
         url = run.wait_line(r"Portal:\s+(http://\S+)/login", 420).group(1)
         login = run.wait_line(r"Login:\s+(\S+)\s+password: (\S+)", 10)
         token = run.wait_line(r"Read API: curl -H 'Authorization: Bearer (\S+)'", 10).group(1)

@@ -1,8 +1,7 @@
-"""The demo's MQTT broker: a private Mosquitto started from the ``mosquitto`` binary on a free
-loopback port. The machine's own broker (if any, e.g. on :1883) is never used nor touched.
-
-The cloud's ingest needs MQTT 5 (shared subscriptions, manual acknowledgement); amqtt, the
-pure-Python broker on PyPI, documents MQTT 3.1.1 (not tried here), so Mosquitto is required.
+"""The demo's MQTT broker on a free loopback port: a private Mosquitto started from the
+``mosquitto`` binary when there is one, else the embedded amqtt broker
+(:mod:`labcal_cloud.demo.embedded_broker`, MQTT 3.1.1). The machine's own broker (if any, e.g. on
+:1883) is never used nor touched.
 """
 
 from __future__ import annotations
@@ -12,7 +11,14 @@ import socket
 import time
 from pathlib import Path
 
-__all__ = ["BrokerMissingError", "find_mosquitto", "free_port", "port_open", "wait_port"]
+__all__ = [
+    "BrokerMissingError",
+    "find_mosquitto",
+    "free_port",
+    "mosquitto_path",
+    "port_open",
+    "wait_port",
+]
 
 _SEARCH = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin")
 
@@ -21,14 +27,20 @@ class BrokerMissingError(RuntimeError):
     pass
 
 
-def find_mosquitto() -> Path:
+def mosquitto_path() -> Path | None:
+    """The ``mosquitto`` binary on PATH or in the usual sbin/bin folders, or None."""
     found = shutil.which("mosquitto") or shutil.which("mosquitto", path=":".join(_SEARCH))
-    if not found:
+    return Path(found) if found else None
+
+
+def find_mosquitto() -> Path:
+    found = mosquitto_path()
+    if found is None:
         raise BrokerMissingError(
             "no 'mosquitto' binary found: install it (Debian: apt-get install mosquitto); "
             "the demo starts its own private instance and never uses a running one"
         )
-    return Path(found)
+    return found
 
 
 def free_port(host: str = "127.0.0.1") -> int:

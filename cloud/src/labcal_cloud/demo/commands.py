@@ -3,6 +3,7 @@
 labcal-cloud demo up [--data-dir .cache/demo] [--port 0] [--json-logs]   # everything
 labcal-cloud demo api --port 8000        # API + portal + inbox + /healthz /readyz /metrics
 labcal-cloud demo worker --tenant ID     # projector, due states, scheduler (inbox)
+labcal-cloud demo broker --port 1883     # the embedded MQTT 3.1.1 broker (amqtt)
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ def register(subparsers: Any) -> None:
     up.add_argument("--password", default="demo-password-1", help="every demo user's password")
     up.add_argument("--devices", type=int, default=40, help="portal demo devices")
     up.add_argument("--json-logs", action="store_true", help="JSON logs from the cloud processes")
+    up.add_argument(
+        "--broker",
+        choices=("auto", "mosquitto", "embedded"),
+        default=os.environ.get("LABCAL_DEMO_BROKER", "auto"),
+        help="auto (default; env LABCAL_DEMO_BROKER): a private Mosquitto when the binary is "
+        "present, else the embedded amqtt broker (MQTT 3.1.1)",
+    )
     up.set_defaults(handler=run_up)
     api = sub.add_parser("api", help="serve the API and portal of the demo")
     api.add_argument("--host", default="127.0.0.1")
@@ -42,6 +50,10 @@ def register(subparsers: Any) -> None:
     worker.add_argument("--interval", type=float, default=1.0, help="seconds between passes")
     worker.add_argument("--due-every", type=float, default=10.0, help="seconds between due passes")
     worker.set_defaults(handler=run_worker_command)
+    broker = sub.add_parser("broker", help="the embedded MQTT 3.1.1 broker (amqtt)")
+    broker.add_argument("--host", default="127.0.0.1")
+    broker.add_argument("--port", type=int, default=1883)
+    broker.set_defaults(handler=run_broker)
 
 
 def _portal_settings(settings: Settings) -> PortalSettings:
@@ -73,6 +85,7 @@ def run_up(args: argparse.Namespace, settings: Settings) -> int:
         password=args.password,
         demo_devices=args.devices,
         json_logs=args.json_logs,
+        broker=args.broker,
     )
     return demo_up(opts)
 
@@ -83,6 +96,13 @@ def run_api(args: argparse.Namespace, settings: Settings) -> int:
     _logging()
     serve(_portal_settings(settings), args.host, args.port)
     return 0
+
+
+def run_broker(args: argparse.Namespace, settings: Settings) -> int:
+    from labcal_cloud.demo.embedded_broker import serve_embedded_broker
+
+    _logging()
+    return serve_embedded_broker(args.host, args.port)
 
 
 def run_worker_command(args: argparse.Namespace, settings: Settings) -> int:

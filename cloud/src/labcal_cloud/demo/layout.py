@@ -154,6 +154,8 @@ def edge_toml(
     *,
     pipettes: tuple[SimPipette, ...] | None = None,
     log_level: str = "INFO",
+    mqtt_protocol: str = "5",
+    mqtt_username: str | None = None,
 ) -> str:
     """The edge agent's file for ``station`` (plain MQTT to the private broker on 127.0.0.1);
     ``pipettes`` narrows the pipettes (a gravimetric run uses the first one listed)."""
@@ -166,6 +168,7 @@ def edge_toml(
         "[mqtt]",
         'host = "127.0.0.1"',
         f"port = {mqtt_port}",
+        f'protocol = "{mqtt_protocol}"',
         "reconnect_base_s = 0.2",
         "reconnect_cap_s = 2.0",
         "status_interval_s = 5",
@@ -180,6 +183,8 @@ def edge_toml(
         'operator = "Demo Operator"',
         "stable_timeout_s = 10",
     ]
+    if mqtt_username is not None:
+        lines.insert(lines.index("[outbox]"), f'username = "{mqtt_username}"')
     if station.balance_serial:
         link = _link(paths, station, "balance", station.balance_serial)
         lines += ["[[balance]]", 'name = "balance"', f'port = "{link}"', "poll_s = 10"]

@@ -1,6 +1,7 @@
 """``labcal-cloud demo up``: bring the whole system up, print where to look, stop on Ctrl-C.
 
-Steps (one progress line when each starts and when it is ready): private broker → database
+Steps (one progress line when each starts and when it is ready): private broker (Mosquitto when
+the binary is present, else the embedded amqtt speaking MQTT 3.1.1) → database
 (migrations) → signing key → fleet (labcal-sim fleet export) → demo tenant → API + portal →
 ingest → worker → simulated stations (ptys) → edge agent of the bench → scripted gravimetric run
 on the balance station, then its edge agent. The gravimetric run goes on in the background
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from labcal_cloud.demo.broker import find_mosquitto, free_port, wait_port
+from labcal_cloud.demo.broker import find_mosquitto, free_port, mosquitto_path, wait_port
 from labcal_cloud.demo.layout import (
     BALANCE_STATION,
     BENCH_STATION,
@@ -59,6 +60,7 @@ class UpOptions:
     fleet_pipettes: int = 12
     fleet_days: int = 400
     json_logs: bool = False
+    broker: str = "auto"  # auto | mosquitto | embedded
     volumes_ul: tuple[float, ...] = (1000.0, 500.0, 100.0)
 
 
@@ -179,11 +181,7 @@ def _run(
     cloud, sim, edge = _bin("labcal-cloud"), _bin("labcal-sim"), _bin("labcal-edge")
     # -- broker
     mqtt_port = free_port()
-    say(f"broker: starting a private Mosquitto on 127.0.0.1:{mqtt_port}")
-    paths.broker_conf.write_text(mosquitto_conf(mqtt_port, paths.logs, getpass.getuser()))
-    broker = sup.start("broker", [str(find_mosquitto()), "-c", str(paths.broker_conf)])
-    _wait(lambda: wait_port("127.0.0.1", mqtt_port, 0.5), 20, "broker", broker)
-    say(f"broker: ready (pid {broker.pid})")
+    broker, protocol = _start_broker(opts.broker, mqtt_port, paths, sup, cloud, say)
     # -- database and demo world
     url = paths.database_url
     say(f"database: applying migrations to {paths.database}")
@@ -240,6 +238,8 @@ def _run(
         LABCAL_DATABASE_URL=url,
         LABCAL_PORTAL_DATABASE_URL=url,
         LABCAL_MQTT_URL=f"mqtt://127.0.0.1:{mqtt_port}",
+        LABCAL_MQTT_PROTOCOL=protocol,
+        LABCAL_MQTT_USERNAME="demo-ingest",  # the embedded broker keeps named sessions only
         LABCAL_SIGNING_KEY=str(paths.signing_key),
         LABCAL_SIGNING_CERT=str(paths.signing_cert),
         LABCAL_BASE_URL=base_url,
@@ -253,7 +253,8 @@ def _run(
     api = sup.start("api", [cloud, "demo", "api", "--host", opts.host, "--port", str(port)])
     _wait(lambda: _http_ok(f"{base_url}/readyz"), 60, "api", api)
     say(f"api: ready (pid {api.pid}; {base_url}/healthz, /readyz, /metrics)")
-    say("ingest: starting one ingest worker (MQTT 5 shared subscription)")
+    how = "MQTT 5 shared subscription" if protocol == "5" else "MQTT 3.1.1 subscription"
+    say(f"ingest: starting one ingest worker ({how})")
     ingest = sup.start("ingest", [cloud, "ingest", "--client-id", "demo-ingest-1"])
     ingest.wait_for_line(r"subscribed", 60)
     say(f"ingest: ready (pid {ingest.pid})")
@@ -265,7 +266,16 @@ def _run(
     sims: dict[str, Child] = {}
     for i, station in enumerate((BALANCE_STATION, BENCH_STATION)):
         paths.station_file(station).write_text(station_toml(paths, station, seed=11 + i))
-        paths.edge_file(station).write_text(edge_toml(paths, station, world.tenant_id, mqtt_port))
+        paths.edge_file(station).write_text(
+            edge_toml(
+                paths,
+                station,
+                world.tenant_id,
+                mqtt_port,
+                mqtt_protocol=protocol,
+                mqtt_username=station.id,
+            )
+        )
         devices = len(station.pipettes) + bool(station.balance_serial) + bool(station.sensor_serial)
         say(f"sim {station.id}: starting {devices} devices on ptys")
         child = sup.start(
@@ -281,7 +291,15 @@ def _run(
     quick_script = paths.root / "quick-check-script.toml"
     quick_script.write_text(gravimetric_script(()))
     paths.edge_file(BALANCE_STATION, "-quick").write_text(
-        edge_toml(paths, BALANCE_STATION, world.tenant_id, mqtt_port, pipettes=(quick_pipette,))
+        edge_toml(
+            paths,
+            BALANCE_STATION,
+            world.tenant_id,
+            mqtt_port,
+            pipettes=(quick_pipette,),
+            mqtt_protocol=protocol,
+            mqtt_username=BALANCE_STATION.id,
+        )
     )
     runs = [
         (
@@ -344,6 +362,27 @@ def _run(
                 say(f"{child.name} exited with {child.proc.returncode} (log: {child.log_path})")
         time.sleep(0.5)
     return 0
+
+
+def _start_broker(
+    choice: str, port: int, paths: DemoPaths, sup: Supervisor, cloud: str, say: _Progress
+) -> tuple[Child, str]:
+    """Start the broker ``choice`` asks for (auto: Mosquitto if the binary is present, else the
+    embedded amqtt); return it and the MQTT protocol version its clients must speak."""
+    embedded = choice == "embedded" or (choice == "auto" and mosquitto_path() is None)
+    if embedded:
+        say(f"broker: starting the embedded amqtt broker (MQTT 3.1.1) on 127.0.0.1:{port}")
+        argv = [cloud, "demo", "broker", "--host", "127.0.0.1", "--port", str(port)]
+        protocol = "3.1.1"
+    else:
+        say(f"broker: starting a private Mosquitto on 127.0.0.1:{port}")
+        paths.broker_conf.write_text(mosquitto_conf(port, paths.logs, getpass.getuser()))
+        argv = [str(find_mosquitto()), "-c", str(paths.broker_conf)]
+        protocol = "5"
+    broker = sup.start("broker", argv)
+    _wait(lambda: wait_port("127.0.0.1", port, 0.5), 30, "broker", broker)
+    say(f"broker: ready (pid {broker.pid})")
+    return broker, protocol
 
 
 def _start_agent(
