@@ -174,31 +174,36 @@ def rows_of(env: Envelope, received_at: datetime, batch: Batch) -> None:
                 dev.serial,
                 time,
                 p.value,
-                p.unit.value,
+                p.unit._value_,
                 p.stable,
-                p.status.value,
+                p.status._value_,
                 p.run_id,
             )
         )
     elif isinstance(p, ReadingBatch):
         assert dev is not None
-        append = batch.readings.append
-        for i, r in enumerate(p.readings):
-            append(
+        # the hot loop of batched ingest: locals hoisted, enum values read from ``_value_``
+        # (the plain attribute behind the ``value`` property, ~5x cheaper to read)
+        mid, tenant, station, serial = env.message_id, env.tenant, env.station, dev.serial
+        run_id = p.run_id
+        batch.readings.extend(
+            [
                 ReadingRow(
-                    env.message_id,
+                    mid,
                     i,
-                    env.tenant,
-                    env.station,
-                    dev.serial,
+                    tenant,
+                    station,
+                    serial,
                     r.device_time or time,
                     r.value,
-                    r.unit.value,
+                    r.unit._value_,
                     r.stable,
-                    r.status.value,
-                    p.run_id,
+                    r.status._value_,
+                    run_id,
                 )
-            )
+                for i, r in enumerate(p.readings)
+            ]
+        )
     elif isinstance(p, UsageReport):
         assert dev is not None
         batch.usage.append(
