@@ -206,6 +206,9 @@ def test_operator_can_abort_at_a_prompt(tmp_path: Path, tenant_id: str, how: str
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            # started as a background job would be: SIGINT ignored, which children inherit;
+            # the guided run must still abort on Ctrl-C
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
         term = Terminal(proc)
         try:

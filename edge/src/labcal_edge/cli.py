@@ -88,7 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         from labcal_edge.gravimetric_cli import run_gravimetric
 
-        # Ctrl-C at the terminal aborts a run (what was measured is already in the outbox)
+        # Ctrl-C at the terminal aborts a run (what was measured is already in the outbox), even
+        # when the process was started by a parent that ignores SIGINT (ignoring is inherited).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         return run_gravimetric(config, args.script, quick=args.quick, stop=threading.Event())
     except KeyboardInterrupt:
         print("\nlabcal-edge: run aborted (Ctrl-C)", file=sys.stderr)
