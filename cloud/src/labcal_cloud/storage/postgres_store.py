@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -128,8 +127,10 @@ def detect_features(conn: psycopg.Connection[Any]) -> Features:
     return Features(timescaledb=bool(available) and preloaded)
 
 
-class PostgresStore:
+class PostgresStore(q.StoredReads):
     """A :class:`~labcal_cloud.storage.ports.Store` on PostgreSQL (TimescaleDB when present)."""
+
+    _mark = "%s"
 
     def __init__(
         self,
@@ -285,57 +286,6 @@ class PostgresStore:
     def _rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             return cur.execute(sql.encode(), params).fetchall()
-
-    def readings(
-        self,
-        tenant: str,
-        *,
-        station: str | None = None,
-        device_serial: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 1000,
-    ) -> list[dict[str, Any]]:
-        return self._rows(
-            *q.readings_sql(
-                "%s",
-                tenant,
-                station=station,
-                device_serial=device_serial,
-                since=since,
-                until=until,
-                limit=limit,
-            )
-        )
-
-    def runs(
-        self, tenant: str, *, device_serial: str | None = None, limit: int = 100
-    ) -> list[dict[str, Any]]:
-        return self._rows(*q.runs_sql("%s", tenant, device_serial, limit))
-
-    def usage(self, tenant: str, device_serial: str, *, limit: int = 1000) -> list[dict[str, Any]]:
-        return self._rows(*q.usage_sql("%s", tenant, device_serial, limit))
-
-    def usage_daily(self, tenant: str, device_serial: str) -> list[dict[str, Any]]:
-        return self._rows(*q.usage_daily_sql("%s", tenant, device_serial))
-
-    def quarantine(self, tenant: str | None, *, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self._rows(*q.quarantine_sql("%s", tenant, limit))
-        for r in rows:
-            r["payload"] = bytes(r["payload"])
-        return rows
-
-    def count(self, table: str, tenant: str | None = None) -> int:
-        if table not in q.COUNTABLE_TABLES:
-            raise ValueError(f"unknown table {table!r}")
-        sql = f"SELECT count(*) FROM {table}"
-        params: tuple[str, ...] = ()
-        if tenant is not None:
-            sql += " WHERE tenant = %s"
-            params = (tenant,)
-        with self._pool.connection() as conn:
-            row = conn.execute(sql.encode(), params).fetchone()
-        return int(row[0]) if row else 0
 
 
 def _copy(

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-__all__ = ["COUNTABLE_TABLES", "quarantine_sql", "readings_sql", "runs_sql", "usage_sql"]
+__all__ = [
+    "COUNTABLE_TABLES",
+    "StoredReads",
+    "quarantine_sql",
+    "readings_sql",
+    "runs_sql",
+    "usage_daily_sql",
+    "usage_sql",
+]
 
 COUNTABLE_TABLES = frozenset(
     {"messages", "readings", "usage_reports", "runs", "device_events", "quarantine", "stations"}
@@ -89,3 +97,69 @@ def quarantine_sql(mark: str, tenant: str | None, limit: int) -> tuple[str, list
         f"{where}ORDER BY id LIMIT {mark}"
     )
     return sql, params
+
+
+class StoredReads:
+    """The read port's methods, shared by both adapters.
+
+    An adapter sets ``_mark`` (its parameter marker) and implements ``_rows``; rows come back in
+    one shape from either backend (``stable`` a bool, quarantined ``payload`` bytes).
+    """
+
+    _mark: str
+
+    def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def readings(
+        self,
+        tenant: str,
+        *,
+        station: str | None = None,
+        device_serial: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        rows = self._rows(
+            *readings_sql(
+                self._mark,
+                tenant,
+                station=station,
+                device_serial=device_serial,
+                since=since,
+                until=until,
+                limit=limit,
+            )
+        )
+        for r in rows:
+            r["stable"] = bool(r["stable"])
+        return rows
+
+    def runs(
+        self, tenant: str, *, device_serial: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        return self._rows(*runs_sql(self._mark, tenant, device_serial, limit))
+
+    def usage(self, tenant: str, device_serial: str, *, limit: int = 1000) -> list[dict[str, Any]]:
+        return self._rows(*usage_sql(self._mark, tenant, device_serial, limit))
+
+    def usage_daily(self, tenant: str, device_serial: str) -> list[dict[str, Any]]:
+        return self._rows(*usage_daily_sql(self._mark, tenant, device_serial))
+
+    def quarantine(self, tenant: str | None, *, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._rows(*quarantine_sql(self._mark, tenant, limit))
+        for r in rows:
+            r["payload"] = bytes(r["payload"])
+        return rows
+
+    def count(self, table: str, tenant: str | None = None) -> int:
+        if table not in COUNTABLE_TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        sql = f"SELECT count(*) AS n FROM {table}"
+        params: list[Any] = []
+        if tenant is not None:
+            sql += f" WHERE tenant = {self._mark}"
+            params = [tenant]
+        rows = self._rows(sql, params)
+        return int(rows[0]["n"]) if rows else 0

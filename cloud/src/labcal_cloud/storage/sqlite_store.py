@@ -50,8 +50,10 @@ _INSERT_EVENT = _insert("device_events", EventRow)
 _INSERT_QUARANTINE = _insert("quarantine", QuarantineRow, " ON CONFLICT DO NOTHING")
 
 
-class SqliteStore:
+class SqliteStore(q.StoredReads):
     """A :class:`~labcal_cloud.storage.ports.Store` on one SQLite file."""
+
+    _mark = "?"
 
     def __init__(self, path: str | Path, *, busy_timeout_s: float = 30.0) -> None:
         self.path = str(path)
@@ -198,55 +200,6 @@ class SqliteStore:
 
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         return [dict(r) for r in self._conn().execute(sql, params).fetchall()]
-
-    def readings(
-        self,
-        tenant: str,
-        *,
-        station: str | None = None,
-        device_serial: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 1000,
-    ) -> list[dict[str, Any]]:
-        rows = self._rows(
-            *q.readings_sql(
-                "?",
-                tenant,
-                station=station,
-                device_serial=device_serial,
-                since=since,
-                until=until,
-                limit=limit,
-            )
-        )
-        for r in rows:
-            r["stable"] = bool(r["stable"])
-        return rows
-
-    def runs(
-        self, tenant: str, *, device_serial: str | None = None, limit: int = 100
-    ) -> list[dict[str, Any]]:
-        return self._rows(*q.runs_sql("?", tenant, device_serial, limit))
-
-    def usage(self, tenant: str, device_serial: str, *, limit: int = 1000) -> list[dict[str, Any]]:
-        return self._rows(*q.usage_sql("?", tenant, device_serial, limit))
-
-    def usage_daily(self, tenant: str, device_serial: str) -> list[dict[str, Any]]:
-        return self._rows(*q.usage_daily_sql("?", tenant, device_serial))
-
-    def quarantine(self, tenant: str | None, *, limit: int = 100) -> list[dict[str, Any]]:
-        return self._rows(*q.quarantine_sql("?", tenant, limit))
-
-    def count(self, table: str, tenant: str | None = None) -> int:
-        if table not in q.COUNTABLE_TABLES:
-            raise ValueError(f"unknown table {table!r}")
-        sql = f"SELECT count(*) FROM {table}"
-        params: tuple[str, ...] = ()
-        if tenant is not None:
-            sql += " WHERE tenant = ?"
-            params = (tenant,)
-        return int(self._conn().execute(sql, params).fetchone()[0])
 
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
