@@ -102,8 +102,17 @@ def test_batch_rows_per_kind_and_in_batch_duplicates(msgs):
     batch, dups = build_batch(items, LOOKUP(msgs))
     assert dups == 2
     assert len(batch.messages) == 6
-    assert [(r.idx, r.value) for r in batch.readings] == [(0, 997.0), (0, 0.0), (1, 1.0), (2, 2.0)]
-    assert batch.readings[1].message_id == envs[1].message_id
+    assert [(r.idx, r.value) for r in batch.readings] == [(0, 997.0)]
+    (series,) = batch.series  # a reading_batch message: its values column by column
+    assert series.message_id == envs[1].message_id
+    assert series.vals == [0.0, 1.0, 2.0]
+    assert [(r.idx, r.value) for r in batch.all_readings()] == [
+        (0, 997.0),
+        (0, 0.0),
+        (1, 1.0),
+        (2, 2.0),
+    ]
+    assert batch.reading_count() == 4
     assert batch.usage[0].cycles_total == 7
     assert batch.events[0].event == "drop"
     assert batch.runs[0].run_id == envs[4].payload.run_id
@@ -130,8 +139,16 @@ def test_reading_time_prefers_device_time_of_each_value(msgs):
         )
     )
     batch, _ = build_batch([incoming(*msgs.wire(env))], LOOKUP(msgs))
-    assert batch.readings[0].time == t
-    assert batch.readings[1].time == env.device_time
-    assert batch.readings[1].status == "overload"
-    assert batch.readings[1].value is None
-    assert {r.run_id for r in batch.readings} == {env.payload.run_id}
+    readings = list(batch.all_readings())
+    assert readings[0].time == t
+    assert readings[1].time == env.device_time
+    assert readings[1].status == "overload"
+    assert readings[1].value is None
+    assert {r.run_id for r in readings} == {env.payload.run_id}
+    (series,) = batch.series
+    assert (series.first_time, series.last_time) == (
+        min(t, env.device_time),
+        max(t, env.device_time),
+    )
+    assert series.units == ["g", "g"]
+    assert series.stables == [True, False]

@@ -87,6 +87,80 @@ def test_reads_are_filtered_by_tenant_time_and_device(store, messages):
     assert store.usage("another-tenant", "P0001") == []
 
 
+def test_batched_and_single_readings_read_back_as_one_time_ordered_list(store, messages):
+    from datetime import timedelta
+
+    from labcal_shared.contracts import ReadingBatch
+
+    t0 = datetime(2026, 11, 23, 10, tzinfo=UTC)  # after the envelopes' own times (from 09:00)
+    s = timedelta(seconds=1)
+    # values of one batch out of time order, an overload (no value), one value without a time
+    batch = messages.envelope(
+        ReadingBatch(
+            readings=[
+                {"value": 10.0, "unit": "g", "stable": True, "device_time": t0 + 30 * s},
+                {"value": 11.0, "unit": "g", "stable": False, "device_time": t0 + 10 * s},
+                {"unit": "g", "stable": False, "status": "overload", "device_time": t0 + 20 * s},
+            ]
+        )
+    )
+    single = messages.reading(5.0)  # at its envelope's device_time (09:00:02)
+    other = messages.batch(2)  # both values at the envelope's device_time (09:00:03)
+    store.write_batch(batch_of(messages, [batch, single, other]))
+
+    rows = store.readings(messages.tenant)
+    assert [(r["value"], r["idx"], r["status"]) for r in rows] == [
+        (5.0, 0, "ok"),
+        (0.0, 0, "ok"),
+        (1.0, 1, "ok"),
+        (11.0, 1, "ok"),
+        (None, 2, "overload"),
+        (10.0, 0, "ok"),
+    ]
+    assert rows[3]["stable"] is False
+    assert rows[3]["unit"] == "g"
+    assert str(rows[3]["message_id"]) == str(batch.message_id)
+    # a time range cuts through a series: only its values inside the range come back
+    window = store.readings(messages.tenant, since=t0 + 15 * s, until=t0 + 30 * s)
+    assert [(r["idx"], r["status"]) for r in window] == [(2, "overload")]
+    assert [r["idx"] for r in store.readings(messages.tenant, since=t0 + 10 * s)] == [1, 2, 0]
+    assert store.readings(messages.tenant, until=t0) == rows[:3]
+    assert store.readings(messages.tenant, station="elsewhere") == []
+    assert len(store.readings(messages.tenant, station=messages.station, limit=4)) == 4
+    assert store.readings(messages.tenant, device_serial="nope", since=t0) == []
+    assert store.readings("another-tenant") == []
+    assert store.count("readings", messages.tenant) == 6
+    assert store.count("readings", "another-tenant") == 0
+
+
+def test_postgres_keeps_a_batch_as_one_series_row_and_a_view_of_every_value(
+    fresh_database_url, tenant_id, msgs
+):
+    import psycopg
+
+    from labcal_cloud.storage.postgres_store import PostgresStore
+
+    store = PostgresStore(fresh_database_url)
+    try:
+        store.migrate()
+        store.add_station(StationRecord("st-1", tenant_id, "$7$101$x$y"))
+        envs = [msgs.batch(100), msgs.batch(3), msgs.reading(2.5)]
+        store.write_batch(batch_of(msgs, envs))
+        store.write_batch(batch_of(msgs, envs))  # redelivered: nothing new
+    finally:
+        store.close()
+    with psycopg.connect(fresh_database_url) as conn:
+        series = conn.execute(
+            "SELECT cardinality(vals), first_time <= last_time FROM reading_series ORDER BY 1"
+        ).fetchall()
+        assert series == [(3, True), (100, True)]
+        assert conn.execute("SELECT count(*) FROM readings").fetchone() == (1,)
+        view = conn.execute(
+            "SELECT count(*), count(DISTINCT (message_id, idx)), sum(value) FROM all_readings"
+        ).fetchone()
+        assert view == (104, 104, sum(range(100)) + sum(range(3)) + 2.5)
+
+
 def test_postgres_staging_tables_are_reused_and_truncated(fresh_database_url, tenant_id, msgs):
     from labcal_cloud.storage.postgres_store import PostgresStore
 

@@ -41,3 +41,31 @@ def test_plain_path_has_time_indexes_and_a_view():
 def test_migration_picks_the_path_from_the_server_features():
     assert statements(Features(timescaledb=True)) == timescale_statements()
     assert statements(Features(timescaledb=False)) == plain_statements()
+
+
+def test_reading_series_is_a_hypertable_on_first_time_with_timescaledb():
+    from labcal_cloud.storage.migrations.postgres.m0003_reading_series import (
+        statements as series_statements,
+    )
+    from labcal_cloud.storage.timescale import reading_series_statements
+
+    sql = reading_series_statements(timescaledb=True)
+    assert series_statements(Features(timescaledb=True)) == sql
+    assert sql[0].startswith("CREATE TABLE reading_series (")
+    add = "ALTER TABLE reading_series ADD PRIMARY KEY (message_id, first_time)"
+    create = next(s for s in sql if s.startswith("SELECT create_hypertable('reading_series'"))
+    assert sql.index(add) < sql.index(create)
+    assert "by_range('first_time', INTERVAL '1 day')" in create
+    assert "SELECT add_compression_policy('reading_series', INTERVAL '7 days')" in sql
+    assert sql[-1].startswith("CREATE VIEW all_readings AS")
+
+
+def test_reading_series_has_plain_time_indexes_without_timescaledb():
+    from labcal_cloud.storage.timescale import reading_series_statements
+
+    sql = reading_series_statements(timescaledb=False)
+    assert (
+        "CREATE INDEX reading_series_tenant_device_serial_first_time ON reading_series "
+        "(tenant, device_serial, first_time)" in sql
+    )
+    assert not any("timescaledb" in s or "hypertable" in s for s in sql)

@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from labcal_shared.contracts import KIND_OF_PAYLOAD, Kind, build_topic, decode, encode
+from labcal_shared.contracts import (
+    KIND_OF_PAYLOAD,
+    Kind,
+    MassUnit,
+    ReadingStatus,
+    build_topic,
+    decode,
+    encode,
+)
 from labcal_shared.errors import ContractError, DecodeError, TopicError, UnsupportedVersionError
 
 from .factories import envelope, payloads
@@ -55,6 +63,28 @@ BAD: list[tuple[str, Any, type[Exception], str]] = [
     ("reading", _set("edge_time", "2026-11-23T09:00:00"), DecodeError, "edge_time"),
     ("reading", _set("message_id", "not-a-uuid"), DecodeError, "message_id"),
     ("usage_report", _set("payload.cycles_total", -5), DecodeError, "cycles_total"),
+    (
+        "reading_batch",
+        _set("payload.readings.1.value", 2.0),
+        DecodeError,
+        "readings.1: value must be null when status is 'overload'",
+    ),
+    (
+        "reading_batch",
+        _set("payload.readings.0.value", None),
+        DecodeError,
+        "readings.0: value is required when status is 'ok'",
+    ),
+    ("reading_batch", _set("payload.readings.0.value", "Infinity"), DecodeError, "readings.0"),
+    ("reading_batch", _set("payload.readings.0.colour", "red"), DecodeError, "colour: Extra"),
+    ("reading_batch", _set("payload.readings.0.unit", "lb"), DecodeError, "readings.0.unit"),
+    (
+        "reading_batch",
+        _set("payload.readings.0.device_time", "2026-11-23T09:00:00"),
+        DecodeError,
+        "readings.0.device_time",
+    ),
+    ("reading_batch", _set("payload.readings", []), DecodeError, "readings"),
     ("gravimetric_run", _set("payload.test_volumes", []), DecodeError, "test_volumes"),
     (
         "gravimetric_run",
@@ -127,6 +157,20 @@ def test_many_errors_are_summarised() -> None:
     obj["payload"]["readings"] = [{"value": "x", "unit": "lb", "stable": 3}] * 4
     with pytest.raises(DecodeError, match=r"\(and \d+ more\)"):
         decode(json.dumps(obj))
+
+
+def test_batched_values_are_dicts_with_every_key_after_decoding() -> None:
+    obj = json.loads(encode(envelope(ALL["reading_batch"])))
+    obj["payload"]["readings"] = [{"value": 1, "unit": "mg", "stable": True}]
+    (value,) = decode(json.dumps(obj)).payload.readings  # type: ignore[union-attr]
+    assert value == {
+        "value": 1.0,
+        "unit": MassUnit.MG,
+        "stable": True,
+        "status": ReadingStatus.OK,
+        "device_time": None,
+    }
+    assert isinstance(value["value"], float)
 
 
 def test_kinds_cover_every_payload_type() -> None:

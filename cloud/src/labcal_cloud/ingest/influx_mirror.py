@@ -57,9 +57,9 @@ class InfluxMirror:
         self._thread.start()
 
     def __call__(self, batch: Batch, result: WriteResult) -> None:
-        if not batch.readings:
+        if not batch.readings and not batch.series:
             return
-        lines = reading_lines(batch.readings)
+        lines = reading_lines(batch.all_readings())
         with self._lock:
             if self._queued_lines + len(lines) > self.config.max_queued_lines:
                 self.metrics.add("mirror_dropped", len(lines))

@@ -168,6 +168,7 @@ class IngestLoop:
             quarantined += result.quarantined
             total.messages += batch.messages
             total.readings += batch.readings
+            total.series += batch.series
             total.usage += batch.usage
             total.runs += batch.runs
             total.events += batch.events

@@ -23,6 +23,7 @@ from labcal_cloud.storage.rows import (
     MessageRow,
     QuarantineRow,
     ReadingRow,
+    ReadingSeriesRow,
     RunRow,
     UsageRow,
     columns,
@@ -34,6 +35,7 @@ _MIGRATION_LOCK = 0x1AB_CA1  # pg_advisory_xact_lock key: one migrator at a time
 
 _CHILDREN: tuple[tuple[str, type[tuple[object, ...]]], ...] = (
     ("readings", ReadingRow),
+    ("reading_series", ReadingSeriesRow),
     ("usage_reports", UsageRow),
     ("runs", RunRow),
     ("device_events", EventRow),
@@ -51,6 +53,10 @@ _TYPES: dict[str, list[str]] = {
     "readings": [
         "uuid", "int4", "text", "text", "text", "timestamptz", "float8", "text", "bool", "text",
         "uuid",
+    ],
+    "reading_series": [
+        "uuid", "text", "text", "text", "uuid", "timestamptz", "timestamptz", "timestamptz[]",
+        "float8[]", "text[]", "bool[]", "text[]",
     ],
     "usage_reports": [
         "uuid", "text", "text", "text", "text", "text", "timestamptz", "int8", "int8", "text",
@@ -131,6 +137,7 @@ class PostgresStore(q.StoredReads):
     """A :class:`~labcal_cloud.storage.ports.Store` on PostgreSQL (TimescaleDB when present)."""
 
     _mark = "%s"
+    _series = True
 
     def __init__(
         self,
@@ -211,6 +218,7 @@ class PostgresStore(q.StoredReads):
         cur = conn.cursor()
         children = (
             ("readings", ReadingRow, batch.readings),
+            ("reading_series", ReadingSeriesRow, batch.series),
             ("usage_reports", UsageRow, batch.usage),
             ("runs", RunRow, batch.runs),
             ("device_events", EventRow, batch.events),
@@ -224,6 +232,7 @@ class PostgresStore(q.StoredReads):
             row = cur.execute(_merge_sql(written[1:]).encode()).fetchone()
             stored = int(row[0]) if row else 0
             staged = self._staged.get(conn, 0) + len(batch.messages) + len(batch.readings)
+            staged += len(batch.series)
             if staged > self._truncate_after_rows:  # reclaim the deleted rows' space
                 cur.execute(f"TRUNCATE {', '.join(f'stage_{t}' for t in _STAGED)}".encode())
                 staged = 0

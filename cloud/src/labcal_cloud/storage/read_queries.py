@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from labcal_cloud.storage.timescale import SERIES_VALUES
+
 __all__ = [
     "COUNTABLE_TABLES",
     "StoredReads",
@@ -31,23 +33,37 @@ def readings_sql(
     since: datetime | None,
     until: datetime | None,
     limit: int,
+    series: bool = False,
 ) -> tuple[str, list[Any]]:
+    """Readings in time order. With ``series`` (PostgreSQL), the values of ``reading_series``
+    too: a series is skipped by its first/last time before its arrays are unnested."""
     where = [f"tenant = {mark}"]
     params: list[Any] = [tenant]
-    for column, op, value in (
-        ("station", "=", station),
-        ("device_serial", "=", device_serial),
-        ("time", ">=", since),
-        ("time", "<", until),
+    series_where = [f"s.tenant = {mark}"]
+    series_params: list[Any] = [tenant]
+    for column, op, value, series_column in (
+        ("station", "=", station, "s.station"),
+        ("device_serial", "=", device_serial, "s.device_serial"),
+        ("time", ">=", since, "s.last_time"),
+        ("time", "<", until, "s.first_time"),
     ):
         if value is not None:
             where.append(f"{column} {op} {mark}")
             params.append(value)
+            series_where.append(f"{series_column} {op} {mark}")
+            series_params.append(value)
+    source = f"SELECT {_READING_COLS} FROM readings WHERE {' AND '.join(where)}"
+    if series:
+        values = (
+            f"SELECT {_READING_COLS} FROM ({SERIES_VALUES} WHERE {' AND '.join(series_where)}) v"
+        )
+        if len(where) > 1:
+            values += " WHERE " + " AND ".join(where[1:])
+            series_params += params[1:]
+        source = f"{source} UNION ALL {values}"
+        params += series_params
     params.append(limit)
-    sql = (
-        f"SELECT {_READING_COLS} FROM readings WHERE {' AND '.join(where)} "
-        f"ORDER BY time, message_id, idx LIMIT {mark}"
-    )
+    sql = f"SELECT * FROM ({source}) r ORDER BY time, message_id, idx LIMIT {mark}"
     return sql, params
 
 
@@ -107,6 +123,7 @@ class StoredReads:
     """
 
     _mark: str
+    _series = False  # True where batched readings live in ``reading_series`` (PostgreSQL)
 
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -130,6 +147,7 @@ class StoredReads:
                 since=since,
                 until=until,
                 limit=limit,
+                series=self._series,
             )
         )
         for r in rows:
@@ -156,10 +174,14 @@ class StoredReads:
     def count(self, table: str, tenant: str | None = None) -> int:
         if table not in COUNTABLE_TABLES:
             raise ValueError(f"unknown table {table!r}")
-        sql = f"SELECT count(*) AS n FROM {table}"
-        params: list[Any] = []
-        if tenant is not None:
-            sql += f" WHERE tenant = {self._mark}"
-            params = [tenant]
+        where = "" if tenant is None else f" WHERE tenant = {self._mark}"
+        params: list[Any] = [] if tenant is None else [tenant]
+        sql = f"SELECT count(*) AS n FROM {table}{where}"
+        if table == "readings" and self._series:  # every value of every series counts
+            sql = (
+                f"SELECT ({sql}) + (SELECT coalesce(sum(cardinality(times)), 0) "
+                f"FROM reading_series{where}) AS n"
+            )
+            params += params
         rows = self._rows(sql, params)
         return int(rows[0]["n"]) if rows else 0

@@ -147,6 +147,9 @@ class SqliteStore(q.StoredReads):
                 new.add(m.message_id)
         if new:
             conn.executemany(_INSERT_READING, [r for r in batch.readings if r.message_id in new])
+            for series in batch.series:  # SQLite keeps one readings row per value
+                if series.message_id in new:
+                    conn.executemany(_INSERT_READING, series.reading_rows())
             conn.executemany(_INSERT_USAGE, [r for r in batch.usage if r.message_id in new])
             conn.executemany(_INSERT_RUN, [r for r in batch.runs if r.message_id in new])
             conn.executemany(_INSERT_EVENT, [r for r in batch.events if r.message_id in new])

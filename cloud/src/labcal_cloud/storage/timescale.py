@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["HYPERTABLES", "Hypertable", "plain_statements", "timescale_statements"]
+__all__ = [
+    "HYPERTABLES",
+    "READING_SERIES",
+    "SERIES_VALUES",
+    "Hypertable",
+    "plain_statements",
+    "reading_series_statements",
+    "timescale_statements",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +71,41 @@ def _index_name(table: str, cols: tuple[str, ...], time_column: str) -> str:
     return "_".join((table, *cols, time_column))
 
 
+def _plain_indexes(t: Hypertable) -> list[str]:
+    return [
+        f"CREATE INDEX {_index_name(t.table, cols, t.time_column)} "
+        f"ON {t.table} ({', '.join(cols)}, {t.time_column})"
+        for cols in t.indexes
+    ]
+
+
+def _hypertable(t: Hypertable) -> list[str]:
+    """Primary key widened with the time column, the hypertable, indexes, compression."""
+    key = ", ".join((*t.key, t.time_column))
+    out = [
+        f"ALTER TABLE {t.table} DROP CONSTRAINT {t.table}_pkey",
+        f"ALTER TABLE {t.table} ADD PRIMARY KEY ({key})",
+        f"SELECT create_hypertable('{t.table}', by_range('{t.time_column}', "
+        f"INTERVAL '{t.chunk_interval}'), migrate_data => true)",
+    ]
+    for cols in t.indexes:
+        name = _index_name(t.table, cols, t.time_column)
+        out.append(f"CREATE INDEX {name} ON {t.table} ({', '.join(cols)}, {t.time_column} DESC)")
+    if t.compress_after is not None:
+        out += [
+            f"ALTER TABLE {t.table} SET (timescaledb.compress, "
+            f"timescaledb.compress_segmentby = '{', '.join(t.segment_by)}', "
+            f"timescaledb.compress_orderby = '{t.time_column} DESC')",
+            f"SELECT add_compression_policy('{t.table}', INTERVAL '{t.compress_after}')",
+        ]
+    return out
+
+
 def plain_statements(tables: tuple[Hypertable, ...] = HYPERTABLES) -> list[str]:
     """Plain PostgreSQL: B-tree time indexes and an ordinary ``usage_daily`` view."""
     out: list[str] = []
     for t in tables:
-        for cols in t.indexes:
-            name = _index_name(t.table, cols, t.time_column)
-            out.append(f"CREATE INDEX {name} ON {t.table} ({', '.join(cols)}, {t.time_column})")
+        out += _plain_indexes(t)
     out += [_RUN_INDEX, _MESSAGE_INDEX]
     out.append(
         "CREATE VIEW usage_daily AS "
@@ -84,25 +120,7 @@ def timescale_statements(tables: tuple[Hypertable, ...] = HYPERTABLES) -> list[s
     """TimescaleDB: hypertables, compression policies and a continuous aggregate of daily usage."""
     out = ["CREATE EXTENSION IF NOT EXISTS timescaledb"]
     for t in tables:
-        key = ", ".join((*t.key, t.time_column))
-        out += [
-            f"ALTER TABLE {t.table} DROP CONSTRAINT {t.table}_pkey",
-            f"ALTER TABLE {t.table} ADD PRIMARY KEY ({key})",
-            f"SELECT create_hypertable('{t.table}', by_range('{t.time_column}', "
-            f"INTERVAL '{t.chunk_interval}'), migrate_data => true)",
-        ]
-        for cols in t.indexes:
-            name = _index_name(t.table, cols, t.time_column)
-            out.append(
-                f"CREATE INDEX {name} ON {t.table} ({', '.join(cols)}, {t.time_column} DESC)"
-            )
-        if t.compress_after is not None:
-            out += [
-                f"ALTER TABLE {t.table} SET (timescaledb.compress, "
-                f"timescaledb.compress_segmentby = '{', '.join(t.segment_by)}', "
-                f"timescaledb.compress_orderby = '{t.time_column} DESC')",
-                f"SELECT add_compression_policy('{t.table}', INTERVAL '{t.compress_after}')",
-            ]
+        out += _hypertable(t)
     out += [_RUN_INDEX, _MESSAGE_INDEX]
     out += [
         "CREATE MATERIALIZED VIEW usage_daily WITH (timescaledb.continuous) AS "
@@ -114,4 +132,55 @@ def timescale_statements(tables: tuple[Hypertable, ...] = HYPERTABLES) -> list[s
         "end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '1 hour')",
         "ALTER MATERIALIZED VIEW usage_daily SET (timescaledb.materialized_only = false)",
     ]
+    return out
+
+
+READING_SERIES = Hypertable(
+    "reading_series",
+    "first_time",
+    ("message_id",),
+    "1 day",
+    ("tenant", "device_serial"),
+    "7 days",
+    (("tenant", "device_serial"), ("tenant", "station")),
+)
+
+_SERIES_TABLE = """CREATE TABLE reading_series (
+    message_id    uuid PRIMARY KEY,
+    tenant        text NOT NULL,
+    station       text NOT NULL,
+    device_serial text NOT NULL,
+    run_id        uuid,
+    first_time    timestamptz NOT NULL,
+    last_time     timestamptz NOT NULL,
+    times         timestamptz[] NOT NULL,
+    vals          double precision[] NOT NULL,
+    units         text[] NOT NULL,
+    stables       boolean[] NOT NULL,
+    statuses      text[] NOT NULL,
+    CHECK (cardinality(times) > 0
+           AND cardinality(vals) = cardinality(times)
+           AND cardinality(units) = cardinality(times)
+           AND cardinality(stables) = cardinality(times)
+           AND cardinality(statuses) = cardinality(times))
+)"""
+
+SERIES_VALUES = (
+    "SELECT s.message_id, (u.n - 1)::integer AS idx, s.tenant, s.station, s.device_serial, "
+    "u.time, u.value, u.unit, u.stable, u.status, s.run_id FROM reading_series s "
+    "CROSS JOIN LATERAL unnest(s.times, s.vals, s.units, s.stables, s.statuses) "
+    "WITH ORDINALITY AS u(time, value, unit, stable, status, n)"
+)
+"""Every value of every series as a reading row (the columns of ``readings``)."""
+
+
+def reading_series_statements(timescaledb: bool) -> list[str]:
+    """``reading_series`` (the values of a batch message as one row of arrays) and the view
+    ``all_readings``: the rows of ``readings`` and every series value, in one relation."""
+    out = [_SERIES_TABLE]
+    out += _hypertable(READING_SERIES) if timescaledb else _plain_indexes(READING_SERIES)
+    out.append(
+        "CREATE VIEW all_readings AS SELECT message_id, idx, tenant, station, device_serial, "
+        f"time, value, unit, stable, status, run_id FROM readings UNION ALL {SERIES_VALUES}"
+    )
     return out

@@ -9,10 +9,19 @@ relative humidity in %.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Required
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+    with_config,
+)
+from typing_extensions import TypedDict
 
 __all__ = [
     "BatchedReading",
@@ -94,40 +103,65 @@ class ReadingStatus(StrEnum):
     UNDERLOAD = "underload"
 
 
-class _ReadingFields(ContractModel):
+def _status_error(status: ReadingStatus, value: float | None) -> str | None:
+    """Why ``value`` does not fit ``status`` (a value when ok, null otherwise), or None."""
+    if status is ReadingStatus.OK and value is None:
+        return "value is required when status is 'ok'"
+    if status is not ReadingStatus.OK and value is not None:
+        return f"value must be null when status is {status.value!r}"
+    return None
+
+
+class Reading(ContractModel):
+    """One balance value (the envelope's ``device`` is the balance)."""
+
+    type: Literal["reading"] = "reading"
     value: Finite | None = None
     unit: MassUnit
     stable: bool
     status: ReadingStatus = ReadingStatus.OK
+    run_id: UUID | None = None
 
     @model_validator(mode="after")
-    def _value_matches_status(self) -> _ReadingFields:
-        if self.status is ReadingStatus.OK and self.value is None:
-            raise ValueError("value is required when status is 'ok'")
-        if self.status is not ReadingStatus.OK and self.value is not None:
-            raise ValueError(f"value must be null when status is {self.status.value!r}")
+    def _value_matches_status(self) -> Reading:
+        error = _status_error(self.status, self.value)
+        if error:
+            raise ValueError(error)
         return self
 
 
-class Reading(_ReadingFields):
-    """One balance value (the envelope's ``device`` is the balance)."""
-
-    type: Literal["reading"] = "reading"
-    run_id: UUID | None = None
-
-
-class BatchedReading(_ReadingFields):
+# A plain dict once validated, not a model: a batch carries up to 10,000 values, and building a
+# frozen model per value cost four times its validation (the ingest profile in cloud/README.md).
+# ReadingBatch's validator fills in the defaults, so a decoded value has every key.
+@with_config(ConfigDict(extra="forbid", allow_inf_nan=False))
+class BatchedReading(TypedDict, total=False):
     """One value inside a :class:`ReadingBatch`; ``device_time`` per value."""
 
-    device_time: AwareDatetime | None = None
+    value: Annotated[Finite | None, Field(json_schema_extra={"default": None})]
+    unit: Required[MassUnit]
+    stable: Required[bool]
+    status: Annotated[ReadingStatus, Field(json_schema_extra={"default": "ok"})]
+    device_time: Annotated[AwareDatetime | None, Field(json_schema_extra={"default": None})]
 
 
 class ReadingBatch(ContractModel):
-    """Several values of one balance in one message (stored as one row each, keyed by index)."""
+    """Several values of one balance in one message."""
 
     type: Literal["reading_batch"] = "reading_batch"
     run_id: UUID | None = None
     readings: Annotated[list[BatchedReading], Field(min_length=1, max_length=10_000)]
+
+    @field_validator("readings")
+    @classmethod
+    def _values_match_status(cls, readings: list[BatchedReading]) -> list[BatchedReading]:
+        ok = ReadingStatus.OK
+        for i, r in enumerate(readings):
+            value = r.setdefault("value", None)
+            status = r.setdefault("status", ok)
+            r.setdefault("device_time", None)
+            if (status is ok) is (value is None):
+                raise ValueError(f"readings.{i}: {_status_error(status, value)}")
+        return readings
 
 
 class EnvironmentSample(ContractModel):
