@@ -22,7 +22,7 @@ class FakeSource:
         self.acked: list[Incoming] = []
         self.log: list[str] = []
 
-    def next_batch(self, max_items, timeout_s):
+    def next_batch(self, max_items, timeout_s, max_bytes):
         out, self.pending = self.pending[:max_items], self.pending[max_items:]
         return out
 

@@ -89,3 +89,20 @@ def test_buffered_socket_serves_small_reads_from_one_large_read():
         broker.close()
         select.select([ours], [], [], 10)
         assert sock.recv(1) == b""  # closed by the broker
+
+
+def test_a_batch_stops_at_its_byte_budget_and_the_next_one_starts_with_the_rest():
+    source = MqttSource(MqttSourceConfig())
+    sizes = [400, 400, 300, 5000, 10, 10]
+    for i, n in enumerate(sizes):
+        source._queue.put(Incoming("t", bytes(n), NOW, mid=i + 1))
+    take = lambda: [len(i.payload) for i in source.next_batch(100, 0, max_bytes=1000)]  # noqa: E731
+    assert take() == [400, 400]  # 300 more would cross 1000: it waits for the next batch
+    assert take() == [300]
+    assert take() == [5000]  # larger than the budget on its own: taken alone
+    assert take() == [10, 10]
+    assert source.next_batch(100, 0, max_bytes=1000) == []
+    for i in range(5):
+        source._queue.put(Incoming("t", b"x", NOW, mid=i + 1))
+    assert len(source.next_batch(3, 0, max_bytes=1000)) == 3  # the count limit still holds
+    assert len(source.next_batch(3, 0, max_bytes=1000)) == 2

@@ -25,6 +25,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--group", help="shared-subscription group (default 'ingest')")
     p.add_argument("--tenant-filter", help="one tenant id, or '+' for all (default)")
     p.add_argument("--max-batch", type=int, help="messages per transaction (default 5000)")
+    p.add_argument(
+        "--max-batch-bytes",
+        type=int,
+        help="payload bytes per transaction (default 4 MiB; a message larger than this goes alone)",
+    )
     p.add_argument("--session-expiry", type=int, help="MQTT session expiry in seconds")
     p.add_argument(
         "--fault-pause-before-commit",
@@ -42,6 +47,7 @@ def ingest(args: argparse.Namespace, settings: Settings) -> int:
         ingest_group=args.group,
         ingest_tenant_filter=args.tenant_filter,
         ingest_max_batch=args.max_batch,
+        ingest_max_batch_bytes=args.max_batch_bytes,
         ingest_session_expiry_s=args.session_expiry,
     )
     store = open_store(settings.database_url)

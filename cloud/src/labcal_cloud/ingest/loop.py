@@ -27,8 +27,10 @@ log = logging.getLogger(__name__)
 
 
 class Source(Protocol):
-    def next_batch(self, max_items: int, timeout_s: float) -> list[Incoming]:
-        """Wait up to ``timeout_s`` for a first message, then take what is ready (≤ max_items)."""
+    def next_batch(self, max_items: int, timeout_s: float, max_bytes: int) -> list[Incoming]:
+        """Wait up to ``timeout_s`` for a first message, then take what is ready: at most
+        ``max_items`` messages, and no more payload bytes than ``max_bytes`` (except a first
+        message that is larger on its own)."""
         ...
 
     def ack(self, items: Sequence[Incoming]) -> None: ...
@@ -48,6 +50,7 @@ class IngestLoop:
         sleep: Callable[[float], bool],
         jitter: Callable[[], float],
         max_batch: int = 5000,
+        max_batch_bytes: int = 4 * 1024 * 1024,
         poll_s: float = 0.2,
         listeners: Sequence[CommitListener] = (),
         before_commit: Callable[[], None] | None = None,
@@ -60,13 +63,14 @@ class IngestLoop:
         self._sleep = sleep
         self._jitter = jitter
         self._max_batch = max_batch
+        self._max_batch_bytes = max_batch_bytes
         self._poll_s = poll_s
         self._listeners = list(listeners)
         self._before_commit = before_commit
 
     def step(self) -> bool:
         """Handle one batch. False if no message came, or if stopped during a retry (no ack)."""
-        items = self._source.next_batch(self._max_batch, self._poll_s)
+        items = self._source.next_batch(self._max_batch, self._poll_s, self._max_batch_bytes)
         if not items:
             return False
         return self._commit_and_ack(items, self._prepare(items))
@@ -82,7 +86,9 @@ class IngestLoop:
         with ThreadPoolExecutor(1, thread_name_prefix="ingest-commit") as committer:
             try:
                 while not should_stop():
-                    items = self._source.next_batch(self._max_batch, self._poll_s)
+                    items = self._source.next_batch(
+                        self._max_batch, self._poll_s, self._max_batch_bytes
+                    )
                     if not items:
                         continue
                     prepared = self._prepare(items)

@@ -72,6 +72,7 @@ class IngestWorker:
             sleep=self._sleep,
             jitter=random.random,
             max_batch=settings.ingest_max_batch,
+            max_batch_bytes=settings.ingest_max_batch_bytes,
             listeners=all_listeners,
             before_commit=before_commit,
         )
