@@ -32,6 +32,7 @@ class Settings:
     ingest_client_id: str = "labcal-ingest-1"
     ingest_max_batch: int = 5000
     ingest_max_batch_bytes: int = 4 * 1024 * 1024
+    ingest_committers: int = 0  # batches committing at once; 0: 2 on PostgreSQL, 1 on SQLite
     ingest_session_expiry_s: int = 3600
     ingest_receive_maximum: int = 10_000
     influx_url: str | None = None
@@ -72,6 +73,8 @@ class Settings:
             raise SettingsError(
                 f"LABCAL_MQTT_PROTOCOL must be 5 or 3.1.1, got {self.mqtt_protocol!r}"
             )
+        if self.ingest_committers < 0:
+            raise SettingsError("LABCAL_INGEST_COMMITTERS must be >= 0 (0: automatic)")
         for name in ("ingest_max_batch", "ingest_max_batch_bytes", "ingest_receive_maximum"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"LABCAL_{name.upper()} must be >= 1")

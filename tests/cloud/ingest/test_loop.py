@@ -32,6 +32,8 @@ class FakeSource:
 
 
 class FakeStore:
+    concurrent_writes = True
+
     def __init__(self, source, failures=(), refuse=None):
         self.failures = list(failures)
         self.source = source
@@ -146,3 +148,54 @@ def test_directory_reloads_on_a_miss_at_most_every_refresh_interval():
     now[0] = 6.0
     assert d.tenant_of("s2") == "t2"
     assert loads == [0.0, 6.0]
+
+
+def test_batches_commit_at_once_but_ack_in_the_order_they_were_taken(msgs):
+    """With two committers, the second batch commits while the first is still in the database;
+    the first is acked first all the same."""
+    import threading
+
+    source = FakeSource(items_of(msgs, 20))  # two batches of 10
+    second_committed = threading.Event()
+
+    class SlowFirstStore(FakeStore):
+        def write_batch(self, batch):
+            if batch.messages[0].seq == 1:  # the first batch waits for the second's commit
+                assert second_committed.wait(10)
+                return super().write_batch(batch)
+            result = super().write_batch(batch)
+            second_committed.set()
+            return result
+
+    store = SlowFirstStore(source)
+    directory = StationDirectory(lambda: {msgs.station: msgs.tenant}, lambda: 0.0)
+    loop = IngestLoop(
+        source,
+        store,
+        directory,
+        IngestMetrics(),
+        sleep=lambda s: True,
+        jitter=lambda: 1.0,
+        max_batch=10,
+        committers=2,
+    )
+    loop.run(should_stop=lambda: not source.pending and loop.metrics.get("batches") == 2)
+    assert [b.messages[0].seq for b in store.batches] == [11, 1]  # committed out of order
+    assert source.log == ["commit", "commit", "ack", "ack"]
+    assert [i.mid for i in source.acked] == list(range(1, 21))  # acked in order
+    assert loop.metrics.get("stored") == 20
+
+
+def test_a_committer_count_below_one_is_refused(msgs):
+    import pytest
+
+    with pytest.raises(ValueError, match="committers must be >= 1"):
+        IngestLoop(
+            FakeSource([]),
+            FakeStore(None),
+            StationDirectory(dict, lambda: 0.0),
+            IngestMetrics(),
+            sleep=lambda s: True,
+            jitter=lambda: 1.0,
+            committers=0,
+        )

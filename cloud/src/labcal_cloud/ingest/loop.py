@@ -9,6 +9,8 @@ InfluxDB mirror, domain events). Storage outages pause the loop without acking; 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
@@ -54,8 +56,12 @@ class IngestLoop:
         poll_s: float = 0.2,
         listeners: Sequence[CommitListener] = (),
         before_commit: Callable[[], None] | None = None,
+        committers: int = 1,
     ) -> None:
-        """``sleep(seconds)`` returns False when the loop should stop instead of retrying."""
+        """``sleep(seconds)`` returns False when the loop should stop instead of retrying;
+        ``committers`` is how many batches may commit at once (each in its own transaction)."""
+        if committers < 1:
+            raise ValueError("committers must be >= 1")
         self._source = source
         self._store = store
         self._directory = directory
@@ -67,6 +73,7 @@ class IngestLoop:
         self._poll_s = poll_s
         self._listeners = list(listeners)
         self._before_commit = before_commit
+        self._committers = committers
 
     def step(self) -> bool:
         """Handle one batch. False if no message came, or if stopped during a retry (no ack)."""
@@ -76,28 +83,56 @@ class IngestLoop:
         return self._commit_and_ack(items, self._prepare(items))
 
     def run(self, should_stop: Callable[[], bool]) -> None:
-        """Pipelined: judge and build the next batch while the previous one commits.
+        """Pipelined: judge and build the next batch while earlier ones commit.
 
-        Commits (and their acks) stay strictly in order, one at a time, in a committer thread;
-        at most one batch waits for it. A batch taken from the source is committed before the
-        loop stops (or left unacked for redelivery if stopped during an outage).
+        Up to ``committers`` batches commit at once, each in its own transaction on its own
+        connection (the database's work on one overlaps the Python work on the others). Acks,
+        metrics and listeners still follow strictly in the order the batches were taken: a
+        committed batch waits for its predecessor's turn, so the broker gets PUBACKs in order and
+        a crash leaves at worst later batches committed but unacked (redelivered, then stored as
+        duplicates). A batch taken from the source is committed before the loop stops (or left
+        unacked for redelivery if stopped during an outage).
         """
-        pending: Future[bool] | None = None
-        with ThreadPoolExecutor(1, thread_name_prefix="ingest-commit") as committer:
+        inflight: deque[Future[bool]] = deque()
+        turn: threading.Event | None = None  # set when the newest batch has had its turn to ack
+        with ThreadPoolExecutor(self._committers, thread_name_prefix="ingest-commit") as pool:
             try:
                 while not should_stop():
                     items = self._source.next_batch(
                         self._max_batch, self._poll_s, self._max_batch_bytes
                     )
+                    while inflight and inflight[0].done():
+                        inflight.popleft().result()  # re-raise what a committer raised
                     if not items:
                         continue
                     prepared = self._prepare(items)
-                    if pending is not None:
-                        pending.result()  # re-raise what the committer raised
-                    pending = committer.submit(self._commit_and_ack, items, prepared)
+                    while len(inflight) >= self._committers:
+                        inflight.popleft().result()
+                    done = threading.Event()
+                    inflight.append(pool.submit(self._commit_in_turn, items, prepared, turn, done))
+                    turn = done
             finally:
-                if pending is not None:
-                    pending.result()
+                while inflight:
+                    inflight.popleft().result()
+
+    def _commit_in_turn(
+        self,
+        items: list[Incoming],
+        prepared: tuple[Batch, int] | None,
+        turn: threading.Event | None,
+        done: threading.Event,
+    ) -> bool:
+        """Commit, wait until the previous batch has acked (or given up), then ack."""
+        try:
+            committed = self._commit_with_retry(items, prepared)
+            if turn is not None:
+                turn.wait()
+            if committed is None:
+                return False
+            self._ack_and_tell(items, *committed)
+            return True
+        finally:
+            done.set()
 
     def _prepare(self, items: list[Incoming]) -> tuple[Batch, int] | None:
         """Judge and build rows ahead of the commit; None if the directory could not load."""
@@ -108,11 +143,20 @@ class IngestLoop:
             return None  # the commit attempts build it again, with backoff
 
     def _commit_and_ack(self, items: list[Incoming], prepared: tuple[Batch, int] | None) -> bool:
+        committed = self._commit_with_retry(items, prepared)
+        if committed is None:
+            return False
+        self._ack_and_tell(items, *committed)
+        return True
+
+    def _commit_with_retry(
+        self, items: list[Incoming], prepared: tuple[Batch, int] | None
+    ) -> tuple[Batch, int, WriteResult] | None:
+        """Commit, retrying through storage outages; None if stopped while waiting to retry."""
         attempt = 0
         while True:
             try:
-                batch, in_batch_dups, result = self._commit(items, prepared)
-                break
+                return self._commit(items, prepared)
             except StorageUnavailableError as exc:
                 prepared = None
                 attempt += 1
@@ -120,7 +164,11 @@ class IngestLoop:
                 delay = backoff_delay(attempt, jitter=self._jitter())
                 log.warning("storage unavailable (%s); retry %d in %.2fs", exc, attempt, delay)
                 if not self._sleep(delay):
-                    return False
+                    return None
+
+    def _ack_and_tell(
+        self, items: list[Incoming], batch: Batch, in_batch_dups: int, result: WriteResult
+    ) -> None:
         self._source.ack(items)
         self.metrics.add("batches")
         self.metrics.add("stored", result.stored)
@@ -133,7 +181,6 @@ class IngestLoop:
             except Exception:  # a listener never blocks ingest
                 self.metrics.add("listener_errors")
                 log.exception("commit listener failed")
-        return True
 
     def _commit(
         self, items: list[Incoming], prepared: tuple[Batch, int] | None = None

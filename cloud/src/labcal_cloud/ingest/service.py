@@ -75,6 +75,7 @@ class IngestWorker:
             max_batch_bytes=settings.ingest_max_batch_bytes,
             listeners=all_listeners,
             before_commit=before_commit,
+            committers=settings.ingest_committers or (2 if store.concurrent_writes else 1),
         )
 
     def _sleep(self, seconds: float) -> bool:

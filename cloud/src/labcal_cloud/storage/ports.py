@@ -40,6 +40,8 @@ class StationExistsError(Exception):
 
 
 class IngestStore(Protocol):
+    concurrent_writes: bool  # whether batches may commit at once on several connections
+
     def write_batch(self, batch: Batch) -> WriteResult:
         """Write a batch in one transaction; raise StorageUnavailableError if that failed."""
         ...

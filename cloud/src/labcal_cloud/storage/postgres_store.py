@@ -138,6 +138,7 @@ class PostgresStore(q.StoredReads):
 
     _mark = "%s"
     _series = True
+    concurrent_writes = True
 
     def __init__(
         self,

@@ -54,6 +54,7 @@ class SqliteStore(q.StoredReads):
     """A :class:`~labcal_cloud.storage.ports.Store` on one SQLite file."""
 
     _mark = "?"
+    concurrent_writes = False  # one writer at a time: a second committer would only wait
 
     def __init__(self, path: str | Path, *, busy_timeout_s: float = 30.0) -> None:
         self.path = str(path)
