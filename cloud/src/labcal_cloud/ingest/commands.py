@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import threading
 import time
@@ -30,6 +31,12 @@ def register(subparsers: Any) -> None:
         type=int,
         help="payload bytes per transaction (default 4 MiB; a message larger than this goes alone)",
     )
+    p.add_argument(
+        "--committers",
+        type=int,
+        help="batches committing at once, each on its own connection (default: 2 on "
+        "PostgreSQL, 1 on SQLite)",
+    )
     p.add_argument("--session-expiry", type=int, help="MQTT session expiry in seconds")
     p.add_argument(
         "--fault-pause-before-commit",
@@ -41,6 +48,19 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=ingest)
 
 
+def tune_gc() -> None:
+    """Fewer cyclic-GC passes in the worker process.
+
+    A worker allocates several objects per message (the envelope's models, row tuples, times),
+    nearly all freed by reference counting; with CPython's default threshold (700 allocations)
+    the cyclic collector still ran every few messages and traversed the batches in hand. With
+    the startup objects frozen and a threshold of 100,000, draining a backlog of single readings
+    went from a median of 23,000 to 29,000 messages/s (4 runs each, bench machine).
+    """
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
+
+
 def ingest(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.override(
         ingest_client_id=args.client_id,
@@ -48,6 +68,7 @@ def ingest(args: argparse.Namespace, settings: Settings) -> int:
         ingest_tenant_filter=args.tenant_filter,
         ingest_max_batch=args.max_batch,
         ingest_max_batch_bytes=args.max_batch_bytes,
+        ingest_committers=args.committers,
         ingest_session_expiry_s=args.session_expiry,
     )
     store = open_store(settings.database_url)
@@ -59,6 +80,7 @@ def ingest(args: argparse.Namespace, settings: Settings) -> int:
             time.sleep(delay)
 
     worker = IngestWorker(settings, store, before_commit=pause)
+    tune_gc()
     subscribed = threading.Event()
 
     def on_ready() -> None:
