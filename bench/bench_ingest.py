@@ -2,7 +2,8 @@
 single readings and 100-reading batches), the raw ceiling (mosquitto_sub | psql COPY), and
 publish → commit latency at a paced 1,000 messages/s.
 
-Run: .venv/bin/python bench/bench_ingest.py [--messages 30000] [--batches 1500] [--runs 3] [--quick]
+Run: .venv/bin/python bench/bench_ingest.py [--messages 150000] [--batches 5000] [--runs 3]
+     [--quick]
 
 Everything runs on a private Mosquitto (free port, in-memory, unlimited queue) and a fresh
 PostgreSQL database (DATABASE_URL, default the machine's) that are removed afterwards.
@@ -117,9 +118,11 @@ def publish_all(port: int, messages: list[tuple[str, bytes]]) -> None:
     client.max_queued_messages_set(0)
     client.connect("127.0.0.1", port)
     client.loop_start()
-    infos = [client.publish(t, p, qos=1) for t, p in messages]
-    for info in infos:
-        info.wait_for_publish(120)
+    chunk = 20_000  # paho has 65,535 packet ids: wait for each chunk before the next
+    for start in range(0, len(messages), chunk):
+        infos = [client.publish(t, p, qos=1) for t, p in messages[start : start + chunk]]
+        for info in infos:
+            info.wait_for_publish(120)
     client.disconnect()
     client.loop_stop()
 
@@ -394,8 +397,8 @@ def one_round(n: int, nb: int, port: int, workdir: Path) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--messages", type=int, default=30_000)
-    ap.add_argument("--batches", type=int, default=1_500, help="100-reading batch messages")
+    ap.add_argument("--messages", type=int, default=150_000)
+    ap.add_argument("--batches", type=int, default=5_000, help="100-reading batch messages")
     ap.add_argument("--runs", type=int, default=3, help="rounds; medians are printed at the end")
     ap.add_argument("--quick", action="store_true", help="small sizes, one round: a smoke run")
     args = ap.parse_args()
