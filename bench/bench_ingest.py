@@ -35,6 +35,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from labcal_cloud.ingest.service import IngestWorker
 from labcal_cloud.settings import Settings
@@ -125,6 +127,28 @@ def publish_all(port: int, messages: list[tuple[str, bytes]]) -> None:
             info.wait_for_publish(120)
     client.disconnect()
     client.loop_stop()
+
+
+def forget_sessions(port: int, client_ids: list[str]) -> None:
+    """Drop the broker's persistent sessions of these clients (MQTT 5 clean start, expiry 0).
+
+    A session left behind stays subscribed: the broker queues every later message for it (its
+    shared-subscription group has an offline member), and over a run that queue grew to GBs and
+    slowed the later rounds.
+    """
+    for cid in client_ids:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=cid, protocol=MQTTProtocolVersion.MQTTv5
+        )
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = 0
+        client.connect("127.0.0.1", port, clean_start=True, properties=props)
+        client.loop_start()
+        deadline = time.monotonic() + 10
+        while not client.is_connected() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        client.disconnect()
+        client.loop_stop()
 
 
 def fresh_db(kind: str, workdir: Path) -> str:
@@ -226,6 +250,7 @@ def drain_rate(
         assert store_readings(url) == n * per_message
         return (total - c_start) * per_message / (now - t_start)
     finally:
+        forget_sessions(port, ids)
         drop_db(url)
 
 
@@ -280,6 +305,7 @@ def raw_ceiling(n: int, port: int) -> float:
             raise RuntimeError(f"raw pipeline failed: {pipeline.stderr} rows={row}")
         return n / elapsed
     finally:
+        forget_sessions(port, [f"raw-{name}"])
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -356,6 +382,7 @@ def latency(
     thread.join(10)
     worker.close()
     store.close()
+    forget_sessions(port, [settings.ingest_client_id])
     drop_db(url)
     q = statistics.quantiles(samples, n=100)
     return q[49], q[98], len(samples)
@@ -420,7 +447,11 @@ def main() -> None:
             print(f"  {key}: {statistics.median(r[key] for r in rounds):,.1f}")
     finally:
         broker.terminate()
-        broker.wait(10)
+        try:
+            broker.wait(10)
+        except subprocess.TimeoutExpired:
+            broker.kill()
+            broker.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

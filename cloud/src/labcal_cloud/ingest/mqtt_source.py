@@ -65,6 +65,7 @@ class MqttSource:
         self.config = config
         self._queue: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
         self._held: Incoming | None = None  # taken from the queue, opens the next batch
+        self._closing = False
         self.connected = threading.Event()
         # Packet ids are per connection: after a reconnect the broker resends unacked messages
         # (same ids) and may reuse ids for new ones, so an ack for a message of an earlier
@@ -121,6 +122,7 @@ class MqttSource:
         )
 
     def close(self) -> None:
+        self._closing = True
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -141,7 +143,10 @@ class MqttSource:
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         self.connected.clear()
-        log.warning("MQTT disconnected (%s); paho reconnects", rc)
+        if self._closing:
+            log.info("MQTT disconnected (%s)", rc)
+        else:
+            log.warning("MQTT disconnected (%s); paho reconnects", rc)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         payload = bytes(msg.payload)
