@@ -39,8 +39,10 @@ def readings_sql(
     too: a series is skipped by its first/last time before its arrays are unnested."""
     where = [f"tenant = {mark}"]
     params: list[Any] = [tenant]
-    series_where = [f"s.tenant = {mark}"]
+    series_where = [f"s.tenant = {mark}"]  # whole series: by identity and first/last time
     series_params: list[Any] = [tenant]
+    value_where: list[str] = []  # values of the series left: by their own time
+    value_params: list[Any] = []
     for column, op, value, series_column in (
         ("station", "=", station, "s.station"),
         ("device_serial", "=", device_serial, "s.device_serial"),
@@ -52,16 +54,18 @@ def readings_sql(
             params.append(value)
             series_where.append(f"{series_column} {op} {mark}")
             series_params.append(value)
+            if column == "time":
+                value_where.append(f"time {op} {mark}")
+                value_params.append(value)
     source = f"SELECT {_READING_COLS} FROM readings WHERE {' AND '.join(where)}"
     if series:
         values = (
             f"SELECT {_READING_COLS} FROM ({SERIES_VALUES} WHERE {' AND '.join(series_where)}) v"
         )
-        if len(where) > 1:
-            values += " WHERE " + " AND ".join(where[1:])
-            series_params += params[1:]
+        if value_where:
+            values += " WHERE " + " AND ".join(value_where)
         source = f"{source} UNION ALL {values}"
-        params += series_params
+        params += series_params + value_params
     params.append(limit)
     sql = f"SELECT * FROM ({source}) r ORDER BY time, message_id, idx LIMIT {mark}"
     return sql, params
