@@ -112,7 +112,7 @@ def test_batch_rows_per_kind_and_in_batch_duplicates(msgs):
         (1, 1.0),
         (2, 2.0),
     ]
-    assert batch.reading_count() == 4
+    assert len(list(batch.all_readings())) == 4
     assert batch.usage[0].cycles_total == 7
     assert batch.events[0].event == "drop"
     assert batch.runs[0].run_id == envs[4].payload.run_id

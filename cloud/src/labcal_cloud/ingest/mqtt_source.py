@@ -149,13 +149,11 @@ class MqttSource:
             log.warning("MQTT disconnected (%s); paho reconnects", rc)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        payload = bytes(msg.payload)
-        self._queue.put(
-            Incoming(msg.topic, payload, datetime.now(UTC), msg.mid, msg.qos, self._connection)
-        )
+        """What paho's own PUBLISH handling delivers (QoS 2, or with the lean path off)."""
+        self._on_publish(msg.topic, bytes(msg.payload), msg.mid, msg.qos)
 
     def _on_publish(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
-        """The lean path's sink: the same :class:`Incoming` as ``_on_message`` would queue."""
+        """Queue one received message (the lean path's sink, and ``_on_message``'s)."""
         self._queue.put(Incoming(topic, payload, datetime.now(UTC), mid, qos, self._connection))
 
     def next_batch(

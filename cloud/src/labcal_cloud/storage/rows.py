@@ -168,6 +168,3 @@ class Batch:
         yield from self.readings
         for series in self.series:
             yield from series.reading_rows()
-
-    def reading_count(self) -> int:
-        return len(self.readings) + sum(len(s.times) for s in self.series)
