@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from labcal_cloud.ops.shutdown import stop_on_signals
+from labcal_cloud.ops.shutdown import run_off_main_thread, stop_on_signals
 
 CLOUD = str(Path(sys.executable).parent / "labcal-cloud")
 
@@ -139,3 +140,68 @@ def test_stop_on_signals_sets_the_event_and_restores_handlers() -> None:
         os.kill(os.getpid(), signal.SIGUSR2)
         assert stop.wait(10)
     assert signal.getsignal(signal.SIGUSR2) is before
+
+
+# A loop polling a SimpleQueue with a timeout while signals keep arriving (3 s of SIGUSR2, sent
+# from a thread the loop starts). Run in the main thread, CPython 3.11 hangs in the timed get
+# within a second or so; run_off_main_thread must keep it going and call stop for the signals.
+_SIGNAL_STORM = """
+import os, queue, signal, sys, threading, time
+from labcal_cloud.ops.shutdown import run_off_main_thread
+stops = []
+def run():
+    def storm():
+        end = time.monotonic() + 3
+        while time.monotonic() < end:
+            os.kill(os.getpid(), signal.SIGUSR2)
+            time.sleep(0.0002)
+    sender = threading.Thread(target=storm)
+    sender.start()
+    polls, q = 0, queue.SimpleQueue()
+    while sender.is_alive():
+        try:
+            q.get(timeout=0.001)
+        except queue.Empty:
+            polls += 1
+    print("polls", polls, flush=True)
+run_off_main_thread(run, lambda: stops.append(1), signal.SIGUSR2)
+print("stops", len(stops), flush=True)
+"""
+
+
+def test_a_loop_run_off_the_main_thread_survives_a_storm_of_signals() -> None:
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _SIGNAL_STORM], capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the polling loop hung under signals")
+    assert done.returncode == 0, done.stderr
+    polls, stops = (int(line.split()[1]) for line in done.stdout.splitlines())
+    assert polls > 100  # 3 s of 1 ms polls, on a loaded machine
+    assert stops > 0
+
+
+def test_run_off_main_thread_raises_what_the_loop_raised_and_restores_handlers() -> None:
+    before = signal.getsignal(signal.SIGUSR2)
+    seen: list[str] = []
+
+    def run() -> None:
+        seen.append("main" if threading.current_thread() is threading.main_thread() else "other")
+        raise RuntimeError("loop failed")
+
+    with pytest.raises(RuntimeError, match="loop failed"):
+        run_off_main_thread(run, lambda: None, signal.SIGUSR2)
+    assert seen == ["other"]
+    assert signal.getsignal(signal.SIGUSR2) is before
+
+
+def test_run_off_main_thread_stops_the_loop_on_a_signal() -> None:
+    stop = threading.Event()
+
+    def run() -> None:
+        os.kill(os.getpid(), signal.SIGUSR2)
+        assert stop.wait(30)
+
+    run_off_main_thread(run, stop.set, signal.SIGUSR2)
+    assert stop.is_set()

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 import random
-import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from types import FrameType
 
 from labcal_cloud.ingest.directory import StationDirectory
 from labcal_cloud.ingest.influx_mirror import InfluxConfig, InfluxMirror
 from labcal_cloud.ingest.loop import CommitListener, IngestLoop
 from labcal_cloud.ingest.metrics import IngestMetrics
 from labcal_cloud.ingest.mqtt_source import MqttSource, MqttSourceConfig
+from labcal_cloud.ops.shutdown import run_off_main_thread
 from labcal_cloud.settings import Settings
 from labcal_cloud.storage.ports import IngestStore
 
@@ -96,19 +95,13 @@ class IngestWorker:
             self.mirror.close()
 
     def serve(self, on_ready: Callable[[], None] | None = None) -> None:
-        """Run in the foreground until SIGTERM/SIGINT; then finish the batch in hand and exit."""
-
-        def on_signal(signum: int, _frame: FrameType | None) -> None:
-            log.info("signal %d: stopping after the current batch", signum)
-            self.stop()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+        """Run until SIGTERM/SIGINT; then finish the batch in hand and exit. The loop runs in
+        its own thread (see :func:`~labcal_cloud.ops.shutdown.run_off_main_thread`)."""
         self.start()
         log.info("ingest worker %s subscribed", self.settings.ingest_client_id)
         if on_ready is not None:
             on_ready()
         try:
-            self.run()
+            run_off_main_thread(self.run, self.stop, name="ingest-loop")
         finally:
             self.close()
