@@ -8,9 +8,12 @@ redelivers everything unacked to the same client id when it comes back.
 session is ``clean_session=False`` and the filter is a plain one (no ``$share``), so only one
 worker may run per group.
 
-Received QoS 0/1 PUBLISH packets take a lean path (``_BufferedClient._handle_publish``): topic,
-payload and packet id go straight to the queue as an :class:`Incoming`, without paho's message
-object, property decoding or callback dispatch; anything else is paho's own handling.
+Received QoS 0/1 PUBLISH packets take a lean path: ``_BufferedClient.loop_read`` takes every
+whole packet of a socket read at once, and a PUBLISH's topic, payload and packet id go straight
+to the queue as an :class:`Incoming`, without paho's per-packet reader, message object, property
+decoding or callback dispatch; anything else is paho's own handling. Draining a backlog without
+a database (150,000 single-reading messages, MQTT 5): ~49,000 msg/s and 22 µs of CPU a message
+with paho's reader, ~420,000 msg/s and 2.3 µs with the bulk read.
 """
 
 from __future__ import annotations
@@ -210,29 +213,44 @@ class _BufferedSocket:
     (type byte, length bytes, body) after a ``select`` each; this serves them from one large
     read. ``pending()`` tells paho's loop that buffered bytes are ready (it then skips waiting
     in ``select``, as it does for TLS records); everything else is the socket's own.
+
+    :meth:`_BufferedClient.loop_read` also takes whole packets straight from the buffer
+    (``buf``/``pos``), filled by :meth:`fill`; a partial packet left at its end is not
+    ``pending()``: it waits for the socket.
     """
 
     _READ_SIZE = 256 * 1024
 
     def __init__(self, sock: Any) -> None:
         self._sock = sock
-        self._buf = b""
-        self._pos = 0
+        self.buf = b""
+        self.pos = 0
+        self.partial = False  # what is left of buf is only the start of a packet
 
     def recv(self, bufsize: int) -> bytes:
-        if self._pos >= len(self._buf):
+        if self.pos >= len(self.buf):
             data = self._sock.recv(max(bufsize, self._READ_SIZE))  # may raise BlockingIOError
             if len(data) <= bufsize:
                 return bytes(data)
-            self._buf, self._pos = data, 0
-        end = self._pos + bufsize
-        out = self._buf[self._pos : end]
-        self._pos = min(end, len(self._buf))
+            self.buf, self.pos, self.partial = data, 0, False
+        end = self.pos + bufsize
+        out = self.buf[self.pos : end]
+        self.pos = min(end, len(self.buf))
         return out
+
+    def fill(self) -> int:
+        """Read what the socket has behind the unread bytes: the number of bytes read, 0 when
+        the peer has closed. Raises what the socket's ``recv`` raises (``BlockingIOError``, or
+        ``ssl.SSLWantReadError``, when nothing is ready)."""
+        data = self._sock.recv(self._READ_SIZE)
+        if data:
+            rest = self.buf[self.pos :] if self.pos < len(self.buf) else b""
+            self.buf, self.pos, self.partial = rest + data if rest else data, 0, False
+        return len(data)
 
     def pending(self) -> int:
         inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
-        return len(self._buf) - self._pos + int(inner)
+        return (0 if self.partial else len(self.buf) - self.pos) + int(inner)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
@@ -269,6 +287,82 @@ class _BufferedClient(mqtt.Client):
 
     def _create_socket(self) -> Any:
         return _BufferedSocket(super()._create_socket())
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        """Take every whole packet the socket has: QoS 0/1 PUBLISH packets straight to the sink
+        (:func:`parse_publish`), any other packet through paho's ``_packet_read``.
+
+        paho's own ``loop_read`` handles one packet per pass of its network loop (a ``select``,
+        three or four ``recv`` calls, the keepalive check); a backlog arrives hundreds of
+        packets per read. Without a sink, or mid-packet in paho's reader, it is paho's.
+        """
+        sock = self._sock
+        sink = self.publish_sink
+        if sink is None or type(sock) is not _BufferedSocket or self._in_packet["command"]:
+            return super().loop_read(max_packets)
+        try:
+            got = sock.fill()
+        except (BlockingIOError, ssl.SSLWantReadError):
+            got = -1  # nothing new: take what is buffered
+        except ssl.SSLWantWriteError:
+            self._call_socket_register_write()  # as paho's own read does
+            got = -1
+        except OSError as err:
+            log.error("failed to receive on the MQTT socket: %s", err)
+            return self._loop_rc_handle(MQTTErrorCode.MQTT_ERR_CONN_LOST)
+        if got > 0:
+            with self._msgtime_mutex:
+                self._last_bytes_received = mqtt.time_func()
+        rc = self._take_packets(sock, sink)
+        if rc <= 0 and got == 0:
+            rc = MQTTErrorCode.MQTT_ERR_CONN_LOST  # the broker closed the connection
+        if rc > 0:
+            return self._loop_rc_handle(rc)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS  # or MQTT_ERR_AGAIN: wait for more bytes
+
+    def _take_packets(self, sock: _BufferedSocket, sink: PublishSink) -> MQTTErrorCode:
+        """Handle the whole packets in ``sock``'s buffer; a partial one stays for the next read."""
+        v5 = self._protocol == MQTTProtocolVersion.MQTTv5
+        puback = not self._manual_ack
+        buf, pos = sock.buf, sock.pos
+        end = len(buf)
+        while pos < end:
+            command = buf[pos]
+            start, length, shift = pos + 1, 0, 0  # the remaining length: 1-4 bytes of 7 bits
+            while start < end and shift <= 21:
+                byte = buf[start]
+                start += 1
+                length |= (byte & 0x7F) << shift
+                if byte < 0x80:
+                    break
+                shift += 7
+            else:
+                if shift > 21:  # five or more length bytes: paho's reader reports the error
+                    sock.pos = pos
+                    return self._packet_read()
+                break  # the length itself is cut off
+            stop = start + length
+            if stop > end:
+                break
+            parsed = None
+            if command & 0xF0 == PUBLISH:
+                parsed = parse_publish(command, buf[start:stop], v5)
+            if parsed is None:  # not a PUBLISH, QoS 2, or malformed: paho's reader and handler
+                sock.pos = pos
+                rc = self._packet_read()
+                if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is not sock:
+                    return rc
+                buf, pos = sock.buf, sock.pos
+                end = len(buf)
+                continue
+            pos = stop
+            topic, payload, mid, qos = parsed
+            sink(topic, payload, mid, qos)
+            if qos == 1 and puback:
+                self._send_puback(mid)
+        sock.pos = pos
+        sock.partial = pos < end
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _handle_publish(self) -> MQTTErrorCode:
         sink = self.publish_sink
@@ -344,6 +438,7 @@ def parse_publish(
     return topic, bytes(packet[pos:]), mid, qos
 
 
+PUBLISH = 0x30  # MQTT control packet type PUBLISH (the high nibble of the first byte)
 _PUBACK = 0x40  # MQTT control packet type PUBACK; remaining length 2 = packet id, reason 0
 
 

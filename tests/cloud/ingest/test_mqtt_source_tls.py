@@ -1,0 +1,124 @@
+"""The ingest source over TLS (``mqtts://`` with a CA file), on a private Mosquitto with a TLS
+listener: a backlog of messages of many sizes arrives through the bulk read and the lean PUBLISH
+path, each exactly once. A TLS socket hands out one record (at most 16 kB) per ``recv``, and a
+message can span several records, so this is a different byte stream from the plain socket's."""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from labcal_cloud.ingest.mqtt_source import MqttSource, MqttSourceConfig
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def _pki(d: Path) -> Path:
+    """A CA and a server certificate for 127.0.0.1; returns the directory."""
+    d.mkdir()
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=ca",
+             "-keyout", str(d / "ca.key"), "-out", str(d / "ca.crt"))  # fmt: skip
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+             "-keyout", str(d / "server.key"), "-out", str(d / "server.csr"))  # fmt: skip
+    (d / "server.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    _openssl("x509", "-req", "-in", str(d / "server.csr"), "-CA", str(d / "ca.crt"),
+             "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-days", "2",
+             "-extfile", str(d / "server.ext"), "-out", str(d / "server.crt"))  # fmt: skip
+    return d
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path) -> Iterator[tuple[int, int, Path]]:
+    """(plain port, TLS port, CA certificate) of a private Mosquitto."""
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    pki = _pki(tmp_path / "pki")
+    plain, tls = _free_port(), _free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(
+        f"per_listener_settings false\nallow_anonymous true\nuser {getpass.getuser()}\n"
+        "max_queued_messages 0\nmax_inflight_messages 0\n"
+        f"listener {plain} 127.0.0.1\n"
+        f"listener {tls} 127.0.0.1\ncafile {pki / 'ca.crt'}\ncertfile {pki / 'server.crt'}\n"
+        f"keyfile {pki / 'server.key'}\n"
+    )
+    proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", tls), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "private mosquitto did not start"
+                time.sleep(0.05)
+        yield plain, tls, pki / "ca.crt"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_a_backlog_arrives_over_tls_each_message_once(tls_broker: tuple[int, int, Path]) -> None:
+    plain, tls, ca = tls_broker
+    tenant = f"t{uuid.uuid4().hex[:8]}"
+    config = MqttSourceConfig(
+        url=f"mqtts://127.0.0.1:{tls}",
+        client_id=f"tls-{uuid.uuid4().hex[:8]}",
+        group="tls",
+        tenant_filter=tenant,
+        ca_file=str(ca),
+    )
+    source = MqttSource(config)
+    sunk: list[Any] = []
+    sink = source._client.publish_sink
+
+    def counting(*args: Any) -> None:
+        sunk.append(args)
+        sink(*args)  # type: ignore[misc]
+
+    source._client.publish_sink = counting
+    source.start()
+    sizes = [0, 1, 300, 16_000, 16_384, 40_000, 70_000]
+    messages = {
+        (f"labcal/v1/{tenant}/st-{i % 7}/reading", f"{i}:".encode() + b"r" * sizes[i % 7])
+        for i in range(3000)
+    }
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    pub.max_inflight_messages_set(1000)
+    pub.connect("127.0.0.1", plain)
+    pub.loop_start()
+    try:
+        for info in [pub.publish(t, p, qos=1) for t, p in sorted(messages)]:
+            info.wait_for_publish(30)
+        got: list[Any] = []
+        deadline = time.monotonic() + 60
+        while len(got) < len(messages) and time.monotonic() < deadline:
+            batch = source.next_batch(1000, 1.0)
+            source.ack(batch)
+            got += batch
+        assert source.next_batch(10, 0.5) == []
+    finally:
+        pub.disconnect()
+        pub.loop_stop()
+        source.close()
+    assert len(got) == len(messages)
+    assert {(i.topic, i.payload) for i in got} == messages
+    assert len(sunk) == len(messages)  # every one by the lean path
