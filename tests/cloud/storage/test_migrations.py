@@ -67,3 +67,20 @@ def test_migrate_applies_once_and_records_versions(store_url):
         assert store.usage_daily("t", "P1") == []  # the view exists
     finally:
         store.close()
+
+
+def test_postgres_messages_keep_only_the_indexes_ingest_and_reads_use(fresh_database_url):
+    import psycopg
+
+    store = open_store(fresh_database_url)
+    try:
+        applied = store.migrate()
+    finally:
+        store.close()
+    assert "0004_drop_unread_message_index" in applied
+    with psycopg.connect(fresh_database_url) as conn:
+        names = {
+            r[0]
+            for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'messages'")
+        }
+    assert names == {"messages_pkey", "messages_station_seq_key"}  # idempotence only

@@ -169,12 +169,67 @@ def test_postgres_staging_tables_are_reused_and_truncated(fresh_database_url, te
         store.migrate()
         store.add_station(StationRecord("st-1", tenant_id, "$7$101$x$y"))
 
+        old = msgs.reading()
+        store.write_batch(batch_of(msgs, [old]))
         for _ in range(6):  # crosses the truncate threshold twice; every batch stays exact
             envs = [msgs.reading(), msgs.batch(3), msgs.usage(5)]
-            result = store.write_batch(batch_of(msgs, envs))
-            assert (result.stored, result.duplicates) == (3, 0)
-        assert store.count("messages", tenant_id) == 18
-        assert store.count("readings", tenant_id) == 6 * 4
+            result = store.write_batch(batch_of(msgs, [old, *envs]))  # a redelivery: staged
+            assert (result.stored, result.duplicates) == (3, 1)
+            old = envs[0]
+        assert store.count("messages", tenant_id) == 19
+        assert store.count("readings", tenant_id) == 1 + 6 * 4
         assert store.count("usage_reports", tenant_id) == 6
     finally:
         store.close()
+
+
+def test_postgres_stores_the_same_rows_straight_or_staged(fresh_database_url, tenant_id, msgs):
+    """A batch of new messages is copied straight into the tables; one with a message stored
+    before goes through the staging tables. Both must store the same values, JSON included."""
+    import json
+
+    import psycopg
+
+    from labcal_cloud.storage.postgres_store import PostgresStore
+
+    def every_kind() -> list:
+        return [
+            msgs.reading(),
+            msgs.batch(3),
+            msgs.usage(7),
+            msgs.event(),
+            msgs.status(),
+            msgs.run(),
+        ]
+
+    store = PostgresStore(fresh_database_url)
+    try:
+        store.migrate()
+        store.add_station(StationRecord("st-1", tenant_id, "$7$101$x$y"))
+        straight, staged = every_kind(), every_kind()
+        written = [batch_of(msgs, straight), batch_of(msgs, [straight[0], *staged])]
+        results = [store.write_batch(b) for b in written]
+    finally:
+        store.close()
+    assert [(r.stored, r.duplicates) for r in results] == [(6, 0), (6, 1)]
+    expected = {
+        m.message_id: (m.kind, m.seq, m.payload_json and json.loads(m.payload_json))
+        for b in written
+        for m in b.messages
+    }
+    runs = {r.message_id: json.loads(r.payload_json) for b in written for r in b.runs}
+    with psycopg.connect(fresh_database_url) as conn:
+        stored = {
+            r[0]: (r[1], r[2], r[3])
+            for r in conn.execute("SELECT message_id, kind, seq, payload_json FROM messages")
+        }
+        stored_runs = dict(conn.execute("SELECT message_id, payload_json FROM runs").fetchall())
+        kinds = conn.execute(
+            "SELECT (SELECT count(*) FROM readings), (SELECT count(*) FROM reading_series), "
+            "(SELECT count(*) FROM usage_reports), (SELECT count(*) FROM device_events)"
+        ).fetchone()
+    assert stored == expected
+    assert any(p for _k, _s, p in stored.values())  # some messages carry JSON
+    assert stored_runs == runs
+    assert len(runs) == 2
+    assert kinds == (2, 2, 2, 2)

@@ -1,16 +1,19 @@
-"""PostgreSQL adapter (psycopg 3): connection pool, COPY into session staging tables, then one
-statement that inserts new messages and the per-kind rows of exactly those messages.
+"""PostgreSQL adapter (psycopg 3): connection pool; a batch is copied straight into its tables
+(binary COPY, under a savepoint). If a message of it is stored already (a redelivery: a unique
+violation), the batch goes through session staging tables instead, then one statement inserts the
+new messages and the per-kind rows of exactly those messages.
 """
 
 from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from labcal_cloud.storage import read_queries as q
@@ -69,6 +72,9 @@ _TYPES: dict[str, list[str]] = {
     "device_events": ["uuid", "text", "text", "text", "timestamptz", "text", "text", "text"],
 }  # fmt: skip
 
+
+if any(c in _JSON_COLUMNS for _, t in (("", MessageRow), *_CHILDREN) for c in columns(t)[:-1]):
+    raise RuntimeError("a JSON column must be its table's last (see _copy)")
 
 _STAGED = ("messages", *(t for t, _ in _CHILDREN))
 _TRUNCATE_AFTER_ROWS = 2_000  # dead staged rows slow every merge; TRUNCATE costs ~1 ms
@@ -226,26 +232,43 @@ class PostgresStore(q.StoredReads):
         )
         stored = 0
         if batch.messages:
-            written = ("messages", *(t for t, _, rows in children if rows))
-            _copy(cur, "messages", MessageRow, batch.messages)
-            for table, row_type, rows in children:
-                _copy(cur, table, row_type, rows)
-            row = cur.execute(_merge_sql(written[1:]).encode()).fetchone()
-            stored = int(row[0]) if row else 0
-            staged = self._staged.get(conn, 0) + len(batch.messages) + len(batch.readings)
-            staged += len(batch.series)
-            if staged > self._truncate_after_rows:  # reclaim the deleted rows' space
-                cur.execute(f"TRUNCATE {', '.join(f'stage_{t}' for t in _STAGED)}".encode())
-                staged = 0
-            else:
-                for t in written:
-                    cur.execute(f"DELETE FROM stage_{t}".encode())
-            self._staged[conn] = staged
+            try:
+                with conn.transaction():  # a savepoint: straight into the tables
+                    _copy(cur, "messages", MessageRow, batch.messages, direct=True)
+                    for table, row_type, rows in children:
+                        _copy(cur, table, row_type, rows, direct=True)
+                stored = len(batch.messages)
+            except psycopg.errors.UniqueViolation:  # a message stored before: merge instead
+                stored = self._merge(conn, cur, batch, children)
         quarantined = 0
         for qrow in batch.quarantine:
             cur.execute(_INSERT_QUARANTINE, qrow)
             quarantined += cur.rowcount
         return stored, quarantined
+
+    def _merge(
+        self,
+        conn: psycopg.Connection[Any],
+        cur: psycopg.Cursor[Any],
+        batch: Batch,
+        children: Sequence[tuple[str, type[tuple[object, ...]], Sequence[tuple[object, ...]]]],
+    ) -> int:
+        """Stage the batch, then insert the messages that are new and the rows of just those."""
+        written = ("messages", *(t for t, _, rows in children if rows))
+        _copy(cur, "messages", MessageRow, batch.messages)
+        for table, row_type, rows in children:
+            _copy(cur, table, row_type, rows)
+        row = cur.execute(_merge_sql(written[1:]).encode()).fetchone()
+        staged = self._staged.get(conn, 0) + len(batch.messages) + len(batch.readings)
+        staged += len(batch.series)
+        if staged > self._truncate_after_rows:  # reclaim the deleted rows' space
+            cur.execute(f"TRUNCATE {', '.join(f'stage_{t}' for t in _STAGED)}".encode())
+            staged = 0
+        else:
+            for t in written:
+                cur.execute(f"DELETE FROM stage_{t}".encode())
+        self._staged[conn] = staged
+        return int(row[0]) if row else 0
 
     def station_tenants(self) -> dict[str, str]:
         try:
@@ -302,13 +325,26 @@ def _copy(
     cur: psycopg.Cursor[Any],
     table: str,
     row_type: type[tuple[object, ...]],
-    rows: Iterable[tuple[object, ...]],
+    rows: Sequence[tuple[object, ...]],
+    *,
+    direct: bool = False,
 ) -> None:
-    rows = list(rows)
+    """Binary COPY of ``rows`` into ``table`` (``direct``) or its staging table."""
     if not rows:
         return
-    cols = ", ".join(columns(row_type))
-    with cur.copy(f"COPY stage_{table} ({cols}) FROM STDIN (FORMAT BINARY)".encode()) as copy:
+    cols = columns(row_type)
+    target = table if direct else f"stage_{table}"
+    with cur.copy(f"COPY {target} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)".encode()) as copy:
+        if direct and cols[-1] in _JSON_COLUMNS:  # JSON text into jsonb, as it is
+            copy.set_types([*_TYPES[table][:-1], "jsonb"])
+            for row in rows:
+                text = row[-1]
+                copy.write_row(row if text is None else (*row[:-1], Jsonb(text, _as_is)))
+            return
         copy.set_types(_TYPES[table])
         for row in rows:
             copy.write_row(row)
+
+
+def _as_is(text: Any) -> str:
+    return str(text)
