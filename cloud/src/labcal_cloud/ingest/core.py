@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from labcal_cloud.storage.rows import (
     Batch,
@@ -50,9 +51,11 @@ StationLookup = Callable[[str], str | None]
 """station id → the tenant it is registered to, or None when unknown."""
 
 
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    """One MQTT message as received (``mid``/``qos``/``connection`` let the shell ack it later)."""
+class Incoming(NamedTuple):
+    """One MQTT message as received (``mid``/``qos``/``connection`` let the shell ack it later).
+
+    A named tuple: one is built per received message, about 3x faster than a frozen dataclass.
+    """
 
     topic: str
     payload: bytes
@@ -151,15 +154,15 @@ def rows_of(env: Envelope, received_at: datetime, batch: Batch) -> None:
             env.tenant,
             env.station,
             env.seq,
-            env.kind.value,
+            env.kind._value_,  # enum values read from ``_value_``, as below
             p.type,
-            dev.type.value if dev else None,
+            dev.type._value_ if dev else None,
             dev.make if dev else None,
             dev.model if dev else None,
             dev.serial if dev else None,
             env.device_time,
             env.edge_time,
-            env.clock.value,
+            env.clock._value_,
             received_at,
             p.model_dump_json(exclude_none=True) if keeps_json else None,
         )
