@@ -2,7 +2,7 @@
 single readings and 100-reading batches), the raw ceiling (mosquitto_sub | psql COPY), and
 publish → commit latency at a paced 1,000 messages/s.
 
-Run: .venv/bin/python bench/bench_ingest.py [--messages 150000] [--batches 5000] [--runs 3]
+Run: .venv/bin/python bench/bench_ingest.py [--messages 150000] [--batches 20000] [--runs 3]
      [--quick]
 
 Everything runs on a private Mosquitto (free port, in-memory, unlimited queue) and a fresh
@@ -425,7 +425,7 @@ def one_round(n: int, nb: int, port: int, workdir: Path) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=150_000)
-    ap.add_argument("--batches", type=int, default=5_000, help="100-reading batch messages")
+    ap.add_argument("--batches", type=int, default=20_000, help="100-reading batch messages")
     ap.add_argument("--runs", type=int, default=3, help="rounds; medians are printed at the end")
     ap.add_argument("--quick", action="store_true", help="small sizes, one round: a smoke run")
     args = ap.parse_args()
