@@ -328,19 +328,12 @@ class _BufferedClient(mqtt.Client):
         end = len(buf)
         while pos < end:
             command = buf[pos]
-            start, length, shift = pos + 1, 0, 0  # the remaining length: 1-4 bytes of 7 bits
-            while start < end and shift <= 21:
-                byte = buf[start]
-                start += 1
-                length |= (byte & 0x7F) << shift
-                if byte < 0x80:
-                    break
-                shift += 7
-            else:
-                if shift > 21:  # five or more length bytes: paho's reader reports the error
-                    sock.pos = pos
-                    return self._packet_read()
-                break  # the length itself is cut off
+            length, start = variable_int(buf, pos + 1, end)  # the remaining length
+            if start == TOO_LONG:  # paho's reader reports the protocol error
+                sock.pos = pos
+                return self._packet_read()
+            if start == CUT_OFF:
+                break
             stop = start + length
             if stop > end:
                 break
@@ -411,24 +404,10 @@ def parse_publish(
             return None
         mid = (packet[end] << 8) | packet[end + 1]
     if v5:
-        if pos >= size:
+        length, pos = variable_int(packet, pos, size)  # the properties length
+        if pos < 0:
             return None
-        byte = packet[pos]
-        pos += 1
-        if byte < 0x80:  # the usual case: up to 127 bytes of properties
-            pos += byte
-        else:
-            length, shift = byte & 0x7F, 7
-            while True:
-                if pos >= size or shift > 21:  # at most four bytes
-                    return None
-                byte = packet[pos]
-                pos += 1
-                length |= (byte & 0x7F) << shift
-                if byte < 0x80:
-                    break
-                shift += 7
-            pos += length
+        pos += length
     if pos > size:
         return None
     try:
@@ -436,6 +415,26 @@ def parse_publish(
     except UnicodeDecodeError:
         return None
     return topic, bytes(packet[pos:]), mid, qos
+
+
+CUT_OFF, TOO_LONG = -1, -2
+
+
+def variable_int(data: bytes | bytearray, pos: int, end: int) -> tuple[int, int]:
+    """The MQTT variable byte integer at ``data[pos]`` (1-4 bytes of 7 bits, low bits first):
+    (value, position after it); the position is ``CUT_OFF`` when ``end`` comes first and
+    ``TOO_LONG`` when a fourth byte still has its continuation bit."""
+    value = shift = 0
+    while pos < end:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+        if shift > 21:
+            return value, TOO_LONG
+    return value, CUT_OFF
 
 
 PUBLISH = 0x30  # MQTT control packet type PUBLISH (the high nibble of the first byte)
