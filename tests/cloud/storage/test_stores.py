@@ -233,3 +233,64 @@ def test_postgres_stores_the_same_rows_straight_or_staged(fresh_database_url, te
     assert stored_runs == runs
     assert len(runs) == 2
     assert kinds == (2, 2, 2, 2)
+
+
+def test_reads_agree_with_a_brute_force_answer_on_overlapping_series(store, messages):
+    """Random single readings and batches (values at random times, so series overlap), then
+    many reads with random filters and limits: each must be exactly the first ``limit`` of every
+    stored value that matches, in (time, message id, idx) order. On PostgreSQL this checks the
+    bound that skips whole series without unnesting them (``read_queries._series_bound``)."""
+    import random
+    from datetime import timedelta
+
+    from labcal_shared.contracts import DeviceRef, Reading, ReadingBatch
+
+    rng = random.Random(8655)
+    t0 = NOW - timedelta(days=1)
+    devices = [DeviceRef(type="balance", make="MT", model="XS", serial=s) for s in ("B1", "B2")]
+
+    def at(seconds: float) -> datetime:
+        return t0 + timedelta(seconds=seconds)
+
+    envs, every = [], []  # every: (time, message id, idx, serial, value)
+    for _ in range(60):
+        device = rng.choice(devices)
+        if rng.random() < 0.4:
+            when, value = at(rng.uniform(0, 1000)), rng.uniform(0, 1)
+            env = messages.envelope(Reading(value=value, unit="mg", stable=True), device=device)
+            env = env.model_copy(update={"device_time": when})
+            every.append((when, env.message_id, 0, device.serial, value))
+        else:
+            start = rng.uniform(0, 900)
+            times = sorted(at(start + rng.uniform(0, 200)) for _ in range(rng.randint(1, 40)))
+            rng.shuffle(times)  # values need not be in time order inside a batch
+            values = [{"value": float(i), "unit": "mg", "stable": True, "device_time": t}
+                      for i, t in enumerate(times)]  # fmt: skip
+            env = messages.envelope(ReadingBatch(readings=values), device=device)
+            every += [(t, env.message_id, i, device.serial, float(i)) for i, t in enumerate(times)]
+        envs.append(env)
+    store.write_batch(batch_of(messages, envs))
+    every.sort(key=lambda r: (r[0], str(r[1]), r[2]))
+
+    for _ in range(80):
+        serial = rng.choice([None, "B1", "B2"])
+        since = at(rng.uniform(-50, 1100)) if rng.random() < 0.6 else None
+        until = at(rng.uniform(-50, 1200)) if rng.random() < 0.6 else None
+        limit = rng.choice([1, 2, 5, 17, 50, 200, 5000])
+        want = [
+            (t, str(m), i, v)
+            for t, m, i, s, v in every
+            if (serial is None or s == serial)
+            and (since is None or t >= since)
+            and (until is None or t < until)
+        ][:limit]
+        got = store.readings(
+            messages.tenant, device_serial=serial, since=since, until=until, limit=limit
+        )
+        times = [
+            t if isinstance(t, datetime) else datetime.fromisoformat(t)
+            for t in (r["time"] for r in got)
+        ]  # SQLite: ISO text
+        assert [
+            (t, str(r["message_id"]), r["idx"], r["value"]) for t, r in zip(times, got, strict=True)
+        ] == want

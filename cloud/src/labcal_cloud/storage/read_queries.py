@@ -36,7 +36,9 @@ def readings_sql(
     series: bool = False,
 ) -> tuple[str, list[Any]]:
     """Readings in time order. With ``series`` (PostgreSQL), the values of ``reading_series``
-    too: a series is skipped by its first/last time before its arrays are unnested."""
+    too. Each branch is cut to ``limit`` rows before they are merged; series are skipped by
+    their first/last time, and beyond the bound of :func:`_series_bound`, before their arrays
+    are unnested."""
     where = [f"tenant = {mark}"]
     params: list[Any] = [tenant]
     series_where = [f"s.tenant = {mark}"]  # whole series: by identity and first/last time
@@ -57,18 +59,59 @@ def readings_sql(
             if column == "time":
                 value_where.append(f"time {op} {mark}")
                 value_params.append(value)
-    source = f"SELECT {_READING_COLS} FROM readings WHERE {' AND '.join(where)}"
+    order = f"ORDER BY time, message_id, idx LIMIT {mark}"
+    single = f"SELECT {_READING_COLS} FROM readings WHERE {' AND '.join(where)} {order}"
+    source = f"SELECT * FROM ({single}) a"
+    params.append(limit)
     if series:
+        bound, bound_params = _series_bound(mark, series_where, series_params, since, until)
         values = (
-            f"SELECT {_READING_COLS} FROM ({SERIES_VALUES} WHERE {' AND '.join(series_where)}) v"
+            f"SELECT {_READING_COLS} FROM ({SERIES_VALUES} WHERE {' AND '.join(series_where)} "
+            f"AND s.first_time <= {bound}) v"
         )
         if value_where:
             values += " WHERE " + " AND ".join(value_where)
-        source = f"{source} UNION ALL {values}"
-        params += series_params + value_params
+        source = f"{source} UNION ALL SELECT * FROM ({values} {order}) b"
+        params += series_params + bound_params + [limit] + value_params + [limit]
     params.append(limit)
     sql = f"SELECT * FROM ({source}) r ORDER BY time, message_id, idx LIMIT {mark}"
     return sql, params
+
+
+def _series_bound(
+    mark: str,
+    series_where: list[str],
+    series_params: list[Any],
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[str, list[Any]]:
+    """SQL for a time T such that no series starting after T holds one of the first ``limit``
+    values (its ``limit`` parameter comes last), without unnesting any series.
+
+    In first_time order, take series until those lying wholly inside [since, until) hold at
+    least ``limit`` values; T is the latest last_time among the series taken. Those values are
+    all in range and all at or before T, so the ``limit``-th value of the answer is at or before
+    T, and a series whose first value comes after T has none of the first ``limit``. A series
+    that straddles since or until counts for nothing (how many of its values are in range is
+    not known without unnesting it), so T is never too early. If there are fewer such values
+    than ``limit``, T is the latest last_time of all: no series is skipped.
+    """
+    inside = ["TRUE"]
+    inside_params: list[Any] = []
+    if since is not None:
+        inside.append(f"s.first_time >= {mark}")
+        inside_params.append(since)
+    if until is not None:
+        inside.append(f"s.last_time < {mark}")
+        inside_params.append(until)
+    sql = (
+        "(SELECT max(b.last_time) FROM (SELECT s.last_time, coalesce(sum(CASE WHEN "
+        f"{' AND '.join(inside)} THEN cardinality(s.times) ELSE 0 END) OVER (ORDER BY "
+        "s.first_time, s.message_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) "
+        f"AS before FROM reading_series s WHERE {' AND '.join(series_where)}) b "
+        f"WHERE b.before < {mark})"
+    )
+    return sql, inside_params + series_params
 
 
 def runs_sql(
