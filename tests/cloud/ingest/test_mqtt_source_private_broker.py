@@ -48,10 +48,25 @@ def _pki(d: Path) -> Path:
     return d
 
 
+def _mosquitto(conf: Path, port: int) -> subprocess.Popen[bytes]:
+    """Start Mosquitto with ``conf``; return once ``port`` accepts connections."""
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("private mosquitto did not start") from None
+            time.sleep(0.05)
+
+
 @pytest.fixture
 def tls_broker(tmp_path: Path) -> Iterator[tuple[int, int, Path]]:
     """(plain port, TLS port, CA certificate) of a private Mosquitto."""
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     pki = _pki(tmp_path / "pki")
     plain, tls = _free_port(), _free_port()
     conf = tmp_path / "mosquitto.conf"
@@ -62,16 +77,8 @@ def tls_broker(tmp_path: Path) -> Iterator[tuple[int, int, Path]]:
         f"listener {tls} 127.0.0.1\ncafile {pki / 'ca.crt'}\ncertfile {pki / 'server.crt'}\n"
         f"keyfile {pki / 'server.key'}\n"
     )
-    proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.DEVNULL)
+    proc = _mosquitto(conf, tls)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", tls), timeout=0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "private mosquitto did not start"
-                time.sleep(0.05)
         yield plain, tls, pki / "ca.crt"
     finally:
         proc.terminate()
@@ -130,7 +137,6 @@ def test_a_broker_restart_mid_backlog_loses_nothing(tmp_path: Path) -> None:
     """The source has a backlog in hand (read in bulk, a part acked), the broker restarts with
     its persistent session, the source reconnects: the broker sends again every message not
     acked before the restart, on the new connection; the old connection's acks are skipped."""
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     port = _free_port()
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(
@@ -139,18 +145,7 @@ def test_a_broker_restart_mid_backlog_loses_nothing(tmp_path: Path) -> None:
         "max_queued_messages 0\nmax_inflight_messages 0\n"
     )
 
-    def start() -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return proc
-            except OSError:
-                assert time.monotonic() < deadline, "private mosquitto did not start"
-                time.sleep(0.05)
-
-    broker = start()
+    broker = _mosquitto(conf, port)
     tenant = f"t{uuid.uuid4().hex[:8]}"
     config = MqttSourceConfig(
         url=f"mqtt://127.0.0.1:{port}",
@@ -182,7 +177,7 @@ def test_a_broker_restart_mid_backlog_loses_nothing(tmp_path: Path) -> None:
         time.sleep(0.5)  # let the acks reach the broker
         broker.terminate()  # it saves the session and the messages not acked
         broker.wait(10)
-        broker = start()
+        broker = _mosquitto(conf, port)
         deadline = time.monotonic() + 60
         while source._connection < 2:  # reconnected, with the old messages still in hand
             assert time.monotonic() < deadline, "the source did not reconnect"
