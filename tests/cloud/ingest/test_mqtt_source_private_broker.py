@@ -64,6 +64,21 @@ def _mosquitto(conf: Path, port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.05)
 
 
+def _publish(port: int, messages: list[tuple[str, bytes]]) -> None:
+    """Publish (topic, payload) pairs at QoS 1 on the plain listener; return when the broker
+    has acknowledged every one."""
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    pub.max_inflight_messages_set(1000)
+    pub.connect("127.0.0.1", port)
+    pub.loop_start()
+    try:
+        for info in [pub.publish(t, p, qos=1) for t, p in messages]:
+            info.wait_for_publish(30)
+    finally:
+        pub.disconnect()
+        pub.loop_stop()
+
+
 @pytest.fixture
 def tls_broker(tmp_path: Path) -> Iterator[tuple[int, int, Path]]:
     """(plain port, TLS port, CA certificate) of a private Mosquitto."""
@@ -110,13 +125,8 @@ def test_a_backlog_arrives_over_tls_each_message_once(tls_broker: tuple[int, int
         (f"labcal/v1/{tenant}/st-{i % 7}/reading", f"{i}:".encode() + b"r" * sizes[i % 7])
         for i in range(3000)
     }
-    pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-    pub.max_inflight_messages_set(1000)
-    pub.connect("127.0.0.1", plain)
-    pub.loop_start()
     try:
-        for info in [pub.publish(t, p, qos=1) for t, p in sorted(messages)]:
-            info.wait_for_publish(30)
+        _publish(plain, sorted(messages))
         got: list[Any] = []
         deadline = time.monotonic() + 60
         while len(got) < len(messages) and time.monotonic() < deadline:
@@ -125,8 +135,6 @@ def test_a_backlog_arrives_over_tls_each_message_once(tls_broker: tuple[int, int
             got += batch
         assert source.next_batch(10, 0.5) == []
     finally:
-        pub.disconnect()
-        pub.loop_stop()
         source.close()
     assert len(got) == len(messages)
     assert {(i.topic, i.payload) for i in got} == messages
@@ -161,14 +169,7 @@ def test_a_broker_restart_mid_backlog_loses_nothing(tmp_path: Path) -> None:
     acked: set[bytes] = set()
     again: set[bytes] = set()  # received on the second connection
     try:
-        pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-        pub.max_inflight_messages_set(1000)
-        pub.connect("127.0.0.1", port)
-        pub.loop_start()
-        for info in [pub.publish(f"labcal/v1/{tenant}/st-1/reading", p, qos=1) for p in sent]:
-            info.wait_for_publish(30)
-        pub.disconnect()
-        pub.loop_stop()
+        _publish(port, [(f"labcal/v1/{tenant}/st-1/reading", p) for p in sent])
         while len(acked) < 1500:  # a part of the backlog, acked
             batch = source.next_batch(200, 5.0)
             assert batch
