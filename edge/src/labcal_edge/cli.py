@@ -51,10 +51,14 @@ def _logging(config: EdgeConfig) -> None:
 
 
 def _stop_on_signals() -> threading.Event:
+    """An event that SIGTERM and SIGINT set. Not ``stop.set()`` in the handler: it runs in the
+    main thread between two bytecodes, possibly while the agent's ``stop.wait()`` there holds the
+    event's lock, and would wait for that lock forever; a short thread sets it."""
     stop = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        if not stop.is_set():  # reads the flag without the lock
+            threading.Thread(target=stop.set, name="stop-on-signal", daemon=True).start()
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)

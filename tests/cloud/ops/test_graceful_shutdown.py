@@ -142,6 +142,32 @@ def test_stop_on_signals_sets_the_event_and_restores_handlers() -> None:
     assert signal.getsignal(signal.SIGUSR2) is before
 
 
+# One signal at a random moment while the main thread waits on the event again and again (each
+# wait takes the event's lock), 200 times. A handler calling stop.set() itself hangs as soon as
+# the signal lands while the main thread holds that lock: within the first trial or two here.
+_ONE_SIGNAL_TRIALS = """
+import os, random, signal, threading
+from labcal_cloud.ops.shutdown import stop_on_signals
+for trial in range(200):
+    with stop_on_signals(signal.SIGUSR2) as stop:
+        threading.Timer(random.uniform(0, 0.003), os.kill, (os.getpid(), signal.SIGUSR2)).start()
+        while not stop.is_set():
+            stop.wait(0)
+print("trials", trial + 1, flush=True)
+"""
+
+
+def test_stop_on_signals_sets_its_event_while_the_main_thread_waits_on_it() -> None:
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _ONE_SIGNAL_TRIALS], capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the main thread hung: the signal handler waited for the event's lock")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["trials", "200"]
+
+
 # A loop polling a SimpleQueue with a timeout while signals keep arriving (3 s of SIGUSR2, sent
 # from a thread the loop starts). Run in the main thread, CPython 3.11 hangs in the timed get
 # within a second or so; run_off_main_thread must keep it going and call stop for the signals.

@@ -18,12 +18,18 @@ log = logging.getLogger(__name__)
 @contextmanager
 def stop_on_signals(*signums: int) -> Iterator[threading.Event]:
     """An event set by SIGTERM/SIGINT (or ``signums``) while the block runs; the previous
-    handlers come back afterwards. Use from the main thread."""
+    handlers come back afterwards. Use from the main thread.
+
+    The handler does not call ``stop.set()`` itself: it runs in the main thread between two
+    bytecodes, possibly while that thread holds the event's (non-reentrant) lock inside
+    ``stop.wait()``, and ``set`` would then wait for that lock forever. A short thread sets it.
+    """
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: finishing the current pass, then stopping", signum)
-        stop.set()
+        if not stop.is_set():  # reads the flag without the lock
+            threading.Thread(target=stop.set, name="stop-on-signal", daemon=True).start()
 
     wanted = signums or (signal.SIGTERM, signal.SIGINT)
     in_main = threading.current_thread() is threading.main_thread()  # else: signals not ours
