@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from labcal_cloud.ingest.core import MAX_BATCH, MAX_BATCH_BYTES
+
 __all__ = ["Settings", "SettingsError"]
 
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "token", "xxx"}
@@ -30,8 +32,8 @@ class Settings:
     ingest_group: str = "ingest"
     ingest_tenant_filter: str = "+"
     ingest_client_id: str = "labcal-ingest-1"
-    ingest_max_batch: int = 5000
-    ingest_max_batch_bytes: int = 4 * 1024 * 1024
+    ingest_max_batch: int = MAX_BATCH
+    ingest_max_batch_bytes: int = MAX_BATCH_BYTES
     ingest_committers: int = 0  # batches committing at once; 0: 2 on PostgreSQL, 1 on SQLite
     ingest_session_expiry_s: int = 3600
     ingest_receive_maximum: int = 10_000

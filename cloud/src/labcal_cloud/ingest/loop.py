@@ -16,7 +16,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from labcal_cloud.ingest.backoff import backoff_delay
-from labcal_cloud.ingest.core import Incoming, Quarantined, build_batch, quarantine_row
+from labcal_cloud.ingest.core import (
+    MAX_BATCH,
+    MAX_BATCH_BYTES,
+    Incoming,
+    Quarantined,
+    build_batch,
+    quarantine_row,
+)
 from labcal_cloud.ingest.directory import StationDirectory
 from labcal_cloud.ingest.metrics import IngestMetrics
 from labcal_cloud.storage.errors import StorageError, StorageUnavailableError
@@ -51,8 +58,8 @@ class IngestLoop:
         *,
         sleep: Callable[[float], bool],
         jitter: Callable[[], float],
-        max_batch: int = 5000,
-        max_batch_bytes: int = 4 * 1024 * 1024,
+        max_batch: int = MAX_BATCH,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
         poll_s: float = 0.2,
         listeners: Sequence[CommitListener] = (),
         before_commit: Callable[[], None] | None = None,

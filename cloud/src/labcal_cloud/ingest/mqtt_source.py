@@ -34,7 +34,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from labcal_cloud.ingest.core import Incoming
+from labcal_cloud.ingest.core import MAX_BATCH_BYTES, Incoming
 
 __all__ = ["MqttSource", "MqttSourceConfig", "parse_publish", "pubacks", "subscription"]
 
@@ -160,7 +160,7 @@ class MqttSource:
         self._queue.put(Incoming(topic, payload, datetime.now(UTC), mid, qos, self._connection))
 
     def next_batch(
-        self, max_items: int, timeout_s: float, max_bytes: int = 4 * 1024 * 1024
+        self, max_items: int, timeout_s: float, max_bytes: int = MAX_BATCH_BYTES
     ) -> list[Incoming]:
         """Up to ``max_items`` messages and ``max_bytes`` of payload (a first message larger
         than that comes alone); the message that would cross the limit opens the next batch."""
