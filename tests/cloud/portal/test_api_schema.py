@@ -89,4 +89,5 @@ def test_openapi_documents_every_api_route(
         "/api/v1/planning",
         "/api/v1/orders",
         "/api/v1/me/export",
+        "/api/v1/me/reminder-preferences",
     } <= set(paths)

@@ -1,16 +1,20 @@
-"""A portal user's stored reminder preferences as a planner ``Recipient`` (pure)."""
+"""A portal user's stored reminder preferences as a planner ``Recipient`` (pure), and the check
+of preferences a person sets before they are stored (``checked_preferences``)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time
 
 from labcal_cloud.engine.errors import PolicyError
 from labcal_cloud.notify.preferences import Channel, Recipient
 
-__all__ = ["DEFAULT_CHANNELS", "StoredPreferences", "recipient_for"]
+__all__ = ["DEFAULT_CHANNELS", "StoredPreferences", "checked_preferences", "recipient_for"]
 
 DEFAULT_CHANNELS = "email,inbox"
+_HH_MM = re.compile(r"[0-9]{2}:[0-9]{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +30,24 @@ class StoredPreferences:
 
 
 def _clock(text: str | None) -> time | None:
+    """``HH:MM`` (24 h) or nothing; other ISO forms (seconds, an offset) are refused."""
     if text is None or text == "":
         return None
+    problem = f"quiet hours: {text!r} is not a time of day as HH:MM (e.g. 21:00)"
+    if not _HH_MM.fullmatch(text):
+        raise PolicyError(problem)
     try:
         return time.fromisoformat(text)
     except ValueError as exc:
-        raise PolicyError(f"quiet hours: {text!r} is not HH:MM") from exc
+        raise PolicyError(problem) from exc
+
+
+def _channel(name: str) -> Channel:
+    try:
+        return Channel(name)
+    except ValueError as exc:
+        known = ", ".join(c.value for c in Channel)
+        raise PolicyError(f"unknown reminder channel {name!r} (choose from {known})") from exc
 
 
 def recipient_for(user_id: str, email: str, prefs: StoredPreferences) -> Recipient:
@@ -42,10 +58,7 @@ def recipient_for(user_id: str, email: str, prefs: StoredPreferences) -> Recipie
     for name in (c.strip() for c in prefs.channels.split(",")):
         if not name:
             continue
-        try:
-            channel = Channel(name)
-        except ValueError as exc:
-            raise PolicyError(f"unknown reminder channel {name!r}") from exc
+        channel = _channel(name)
         address = {
             Channel.EMAIL: email,
             Channel.SMS: prefs.phone,
@@ -61,3 +74,41 @@ def recipient_for(user_id: str, email: str, prefs: StoredPreferences) -> Recipie
         quiet_start=_clock(prefs.quiet_start),
         quiet_end=_clock(prefs.quiet_end),
     )
+
+
+def checked_preferences(
+    channels: Sequence[str],
+    *,
+    phone: str = "",
+    push_token: str = "",
+    time_zone: str = "UTC",
+    quiet_start: str | None = None,
+    quiet_end: str | None = None,
+) -> StoredPreferences:
+    """Preferences a person sets (portal page, API), checked and normalised before they are
+    stored. The planner's own rules apply (``recipient_for``: known channels, a time zone
+    zoneinfo knows, quiet hours HH:MM, both or neither); and because the planner silently skips
+    what it cannot use, a person is told instead: at least one channel, none twice, a phone
+    number for SMS, a push token for push. Blanks around values are dropped; empty quiet hours
+    are none. Raises ``PolicyError`` with a message for the person."""
+    chosen = [_channel(name.strip()) for name in channels if name.strip()]
+    if not chosen:
+        raise PolicyError("choose at least one reminder channel")
+    for channel in chosen:
+        if chosen.count(channel) > 1:
+            raise PolicyError(f"reminder channel {channel.value!r} is chosen more than once")
+    phone, push_token = phone.strip(), push_token.strip()
+    if Channel.SMS in chosen and not phone:
+        raise PolicyError("SMS reminders need a phone number")
+    if Channel.PUSH in chosen and not push_token:
+        raise PolicyError("push reminders need a push token")
+    prefs = StoredPreferences(
+        channels=",".join(chosen),
+        phone=phone,
+        push_token=push_token,
+        time_zone=time_zone.strip(),
+        quiet_start=(quiet_start or "").strip() or None,
+        quiet_end=(quiet_end or "").strip() or None,
+    )
+    recipient_for("check", "check@invalid", prefs)  # the planner's rules; raises PolicyError
+    return prefs

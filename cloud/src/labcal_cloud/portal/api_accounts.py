@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -197,10 +198,12 @@ def export_my_data(p: CurrentPrincipal, s: ServicesDep) -> dict[str, Any]:
     """GDPR data export: everything stored about the calling user."""
     user = s.accounts.user(p.tenant_id, p.user.id)
     tokens = s.accounts.api_tokens_of(user)
+    prefs = s.notification_prefs.stored(user.id)
     return {
         "user": UserOut.of(user).model_dump(mode="json"),
         "tenant": s.accounts.tenant(p.tenant_id).name,
         "api_tokens": tokens,
+        "reminder_preferences": asdict(prefs) if prefs else None,
     }
 
 
@@ -208,5 +211,6 @@ def export_my_data(p: CurrentPrincipal, s: ServicesDep) -> dict[str, Any]:
 def delete_me(p: CurrentPrincipal, response: Response, s: ServicesDep) -> None:
     """GDPR erasure: the user is anonymised; certificates stay, naming no person."""
     s.certificates.pseudonymise_operator(p.user.name, p.user.id)
+    s.notification_prefs.delete(p.user.id)  # phone number and push token
     s.accounts.delete_user(p.user)
     response.delete_cookie(SESSION_COOKIE)

@@ -34,15 +34,18 @@ from labcal_cloud.portal import (
     api_booking,
     api_certificates,
     api_devices,
+    api_preferences,
     api_reports,
     pages,
     pages_booking,
     pages_devices,
+    pages_preferences,
     pages_reports,
     pages_sso,
 )
 from labcal_cloud.portal.auth import LoginRequiredError
 from labcal_cloud.portal.database import Database, connect
+from labcal_cloud.portal.notification_prefs import NotificationPrefs
 from labcal_cloud.portal.runtime import Runtime, system_runtime
 from labcal_cloud.portal.schema import apply_migrations
 from labcal_cloud.portal.services import Services
@@ -94,6 +97,7 @@ def build_services(
         bookings=bookings,
         reports=Reports(db, rt, registry),
         oidc=OidcLogin(db, rt, accounts, settings.base_url),
+        notification_prefs=NotificationPrefs(db),
         link_secret=secret,
     )
 
@@ -122,6 +126,7 @@ def create_app(
         api_certificates.router,
         api_booking.router,
         api_reports.router,
+        api_preferences.router,
         *extra_routers,
     )
     for router in (
@@ -130,6 +135,7 @@ def create_app(
         pages_devices.router,
         pages_booking.router,
         pages_reports.router,
+        pages_preferences.router,
         pages_sso.router,
     ):
         app.include_router(router)

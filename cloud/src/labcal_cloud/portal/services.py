@@ -9,6 +9,7 @@ from labcal_cloud.accounts.store import Accounts
 from labcal_cloud.booking.store import Bookings
 from labcal_cloud.certificates.store import Certificates
 from labcal_cloud.portal.database import Database
+from labcal_cloud.portal.notification_prefs import NotificationPrefs
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.portal.settings import PortalSettings
 from labcal_cloud.registry.store import Registry
@@ -28,4 +29,5 @@ class Services:
     bookings: Bookings
     reports: Reports
     oidc: OidcLogin
+    notification_prefs: NotificationPrefs
     link_secret: bytes
