@@ -12,6 +12,9 @@ Method (throughput): the workers' persistent sessions are created first, the bac
 while no worker runs (so the publisher does not compete for the 2 cores), then the workers start
 and drain it; the rate is taken between 5 % and 100 % of the rows committed (startup excluded).
 The raw ceiling drains the same backlog with ``mosquitto_sub -q 1 -c | psql -c 'COPY ...'``.
+Each single-reading line also prints the CPU µs a message of each process group in the same
+window (workers, Mosquitto, PostgreSQL; for the raw ceiling mosquitto_sub and psql too), read
+from /proc by ``proc_cpu.py``: where the cores went, and why ratios differ between machines.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +41,7 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from proc_cpu import CpuWindow, pids_named
 
 from labcal_cloud.ingest.service import IngestWorker
 from labcal_cloud.settings import Settings
@@ -218,8 +223,9 @@ def stop(proc: subprocess.Popen[str]) -> None:
 
 def drain_rate(
     kind: str, workers: int, per_message: int, n: int, port: int, workdir: Path
-) -> float:
-    """Rows (readings) per second committed while draining a backlog of n messages."""
+) -> tuple[float, dict[str, float]]:
+    """Rows (readings) per second committed while draining a backlog of n messages, and the CPU
+    (µs per message) of the workers, the brokers and PostgreSQL's processes in the same window."""
     url = fresh_db(kind, workdir)
     group = f"bench-{uuid.uuid4().hex[:6]}"
     ids = [f"w{i}-{group}" for i in range(workers)]
@@ -229,6 +235,13 @@ def drain_rate(
         publish_all(port, envelopes(n, per_message))
         spawned = time.perf_counter()
         procs = [launch_worker(url, port, cid, group) for cid in ids]
+        groups: dict[str, Callable[[], list[int]]] = {
+            "workers": lambda: [p.pid for p in procs],
+            "mosquitto": lambda: pids_named("mosquitto"),
+            "postgres": lambda: pids_named("postgres"),
+        }
+        whole, steady = CpuWindow(groups), CpuWindow(groups)  # from the spawn; from 5 %
+        whole.start()
         store = open_store(url)
         total = n  # progress is polled on messages, rarely: a count is work for the database too
         t_start = c_start = None
@@ -238,9 +251,13 @@ def drain_rate(
                 now = time.perf_counter()
                 if t_start is None and c >= 0.05 * total:
                     t_start, c_start = now, c
+                    steady.start()
                 if c >= total:
                     break
                 time.sleep(0.1)
+            used = whole.stop()
+            if t_start is not None and now - t_start >= 1.0:
+                used = steady.stop()
         finally:
             store.close()
             for p in procs:
@@ -248,7 +265,8 @@ def drain_rate(
         if t_start is None or c_start is None or now - t_start < 1.0:
             t_start, c_start = spawned, 0  # too short to exclude startup: count it
         assert store_readings(url) == n * per_message
-        return (total - c_start) * per_message / (now - t_start)
+        done = total - c_start
+        return done * per_message / (now - t_start), {k: v * 1e6 / done for k, v in used.items()}
     finally:
         forget_sessions(port, ids)
         drop_db(url)
@@ -262,8 +280,9 @@ def store_readings(url: str) -> int:
         store.close()
 
 
-def raw_ceiling(n: int, port: int) -> float:
-    """mosquitto_sub (QoS 1, persistent session) piped into psql COPY of the raw payloads."""
+def raw_ceiling(n: int, port: int) -> tuple[float, dict[str, float]]:
+    """mosquitto_sub (QoS 1, persistent session) piped into psql COPY of the raw payloads; the
+    rate and the CPU (µs per message) of each process on the way."""
     name = f"labcal_bench_raw_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -287,27 +306,43 @@ def raw_ceiling(n: int, port: int) -> float:
         ]
         subprocess.run([*sub, "-W", "1", "-C", "1"], capture_output=True)  # create the session
         publish_all(port, envelopes(n, 1))
-        t0 = time.perf_counter()
-        pipeline = subprocess.run(
-            [
-                "bash",
-                "-c",
-                f"{' '.join(sub)} -C {n} | psql -q '{url}' -c "
-                '"COPY raw_messages (payload) FROM STDIN"',
-            ],
-            capture_output=True,
-            text=True,
+        cpu = CpuWindow(
+            {
+                "mosquitto": lambda: pids_named("mosquitto"),
+                "postgres": lambda: pids_named("postgres"),
+            }
         )
+        cpu.start()
+        t0 = time.perf_counter()
+        # mosquitto_sub | psql, as two processes of this one, so that each one's CPU is known
+        reader = subprocess.Popen([*sub, "-C", str(n)], stdout=subprocess.PIPE)
+        writer = subprocess.Popen(
+            ["psql", "-q", url, "-c", "COPY raw_messages (payload) FROM STDIN"],
+            stdin=reader.stdout,
+            stderr=subprocess.PIPE,
+        )
+        assert reader.stdout is not None
+        reader.stdout.close()  # psql alone holds the read end: it sees EOF when the reader ends
+        used = {"mosquitto_sub": _reap(reader), "psql": _reap(writer)}
         elapsed = time.perf_counter() - t0
+        used |= cpu.stop()
         with psycopg.connect(url) as conn:
             row = conn.execute("SELECT count(*) FROM raw_messages").fetchone()
-        if pipeline.returncode != 0 or row is None or row[0] != n:
-            raise RuntimeError(f"raw pipeline failed: {pipeline.stderr} rows={row}")
-        return n / elapsed
+        if reader.returncode != 0 or writer.returncode != 0 or row is None or row[0] != n:
+            err = writer.stderr.read().decode() if writer.stderr else ""
+            raise RuntimeError(f"raw pipeline failed: {err} rows={row}")
+        return n / elapsed, {k: v * 1e6 / n for k, v in used.items()}
     finally:
         forget_sessions(port, [f"raw-{name}"])
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> float:
+    """Wait for ``proc``; its user + system CPU seconds (from the kernel's accounting)."""
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _paced_publisher(port: int, rate: int, seconds: float, ready: mp.Event) -> None:  # type: ignore[valid-type]
@@ -391,11 +426,13 @@ def latency(
 def one_round(n: int, nb: int, port: int, workdir: Path) -> dict[str, float]:
     """Every figure once; printed as it comes, returned for the medians."""
     out: dict[str, float] = {}
-    raw = out["raw ceiling mosquitto_sub | psql COPY (msg/s)"] = raw_ceiling(n, port)
+    raw, raw_cpu = raw_ceiling(n, port)
+    out["raw ceiling mosquitto_sub | psql COPY (msg/s)"] = raw
     print(f"  raw ceiling mosquitto_sub | psql COPY : {raw:10,.0f} msg/s", flush=True)
+    _cpu_line(out, "raw ceiling", raw_cpu)
     for kind in ("postgres", "sqlite"):
         for workers in (1, 2):
-            r = drain_rate(kind, workers, 1, n, port, workdir)
+            r, used = drain_rate(kind, workers, 1, n, port, workdir)
             out[f"{kind} {workers} worker(s), single readings (msg/s)"] = r
             out[f"{kind} {workers} worker(s), single readings / raw ceiling (%)"] = 100 * r / raw
             print(
@@ -403,8 +440,9 @@ def one_round(n: int, nb: int, port: int, workdir: Path) -> dict[str, float]:
                 f"({r / raw:5.1%} of raw ceiling)",
                 flush=True,
             )
+            _cpu_line(out, f"{kind} {workers} worker(s), single readings", used)
         for workers in (1, 2):
-            r = drain_rate(kind, workers, 100, nb, port, workdir)
+            r, used = drain_rate(kind, workers, 100, nb, port, workdir)
             out[f"{kind} {workers} worker(s), 100-reading batches (readings/s)"] = r
             print(
                 f"  {kind:8} {workers} worker(s), 100-reading batches: {r:10,.0f} readings/s",
@@ -420,6 +458,14 @@ def one_round(n: int, nb: int, port: int, workdir: Path) -> dict[str, float]:
             flush=True,
         )
     return out
+
+
+def _cpu_line(out: dict[str, float], path: str, used: dict[str, float]) -> None:
+    """Print (and keep for the medians) the CPU µs per message of each process group."""
+    for group, us in used.items():
+        out[f"{path}: CPU µs per message, {group}"] = us
+    parts = ", ".join(f"{group} {us:.1f}" for group, us in used.items())
+    print(f"      CPU µs per message: {parts} (total {sum(used.values()):.1f})", flush=True)
 
 
 def main() -> None:
