@@ -110,6 +110,20 @@ def test_ingest_serves_ops_endpoints_and_exits_0_on_sigterm(
         assert proc.wait(60) == 0
 
 
+def test_portal_serve_finishes_and_exits_0_on_sigterm(tmp_path: Path) -> None:
+    """uvicorn alone re-raises SIGTERM after its graceful shutdown (exit status -15)."""
+    port = _free_port()
+    env = dict(os.environ, LABCAL_DATABASE_URL=f"sqlite:///{tmp_path / 'p.sqlite3'}")
+    subprocess.run([CLOUD, "migrate"], env=env, check=True, capture_output=True)
+    argv = [CLOUD, "portal-serve", "--port", str(port)]
+    with _process(argv, env) as proc:
+        assert _get_when_up(port, "/healthz")[0] == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+        assert proc.stdout is not None
+        assert "Finished server process" in proc.stdout.read()
+
+
 @pytest.mark.postgres
 def test_scheduler_serves_ops_endpoints_and_exits_0_on_sigterm(fresh_database_url: str) -> None:
     port = _free_port()

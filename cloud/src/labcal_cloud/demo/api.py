@@ -4,7 +4,6 @@ metrics), served by uvicorn until SIGINT/SIGTERM (uvicorn finishes open requests
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from types import FrameType
 
 from fastapi import FastAPI
 
@@ -41,14 +40,11 @@ def build_app(
 
 
 def serve(settings: PortalSettings, host: str, port: int) -> None:
-    """Serve until SIGINT/SIGTERM: open requests finish, then the process exits 0 (uvicorn
-    itself re-raises the signal after its graceful shutdown, so the exit status would be -15)."""
+    """Serve until SIGINT/SIGTERM: open requests finish, then the process exits 0
+    (:mod:`labcal_cloud.ops.http_serve`)."""
     import uvicorn
 
-    class GracefulServer(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            super().handle_exit(sig, frame)
-            self._captured_signals.clear()  # stopped on purpose: no re-raise
+    from labcal_cloud.ops.http_serve import serve as serve_until_signal
 
     store = open_store(settings.database_url)
     db = connect(settings.database_url)
@@ -64,7 +60,7 @@ def serve(settings: PortalSettings, host: str, port: int) -> None:
         timeout_graceful_shutdown=5,
     )
     try:
-        GracefulServer(config).run()
+        serve_until_signal(config)
     finally:
         store.close()
         db.close()

@@ -6,5 +6,7 @@ structured JSON logs.
 - :mod:`.prometheus` — the text exposition format (pure);
 - :mod:`.readiness` — what "ready" means (pure);
 - :mod:`.collect` — the figures read from the shared database (SQL adapter);
-- :mod:`.logs` — the JSON log formatter and ``configure_logging``.
+- :mod:`.logs` — the JSON log formatter and ``configure_logging``;
+- :mod:`.shutdown` — SIGTERM/SIGINT for the loop processes (ingest, scheduler);
+- :mod:`.http_serve` — uvicorn until SIGTERM/SIGINT, then exit 0 (``portal-serve``, demo API).
 """

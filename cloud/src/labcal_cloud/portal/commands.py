@@ -68,6 +68,7 @@ def serve_portal(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from labcal_cloud.ops import router as ops
+    from labcal_cloud.ops.http_serve import serve
     from labcal_cloud.portal.app import build_services, create_app
     from labcal_cloud.readapi.router import router as read_router
     from labcal_cloud.storage.factory import open_store
@@ -83,7 +84,7 @@ def serve_portal(args: argparse.Namespace, settings: Settings) -> int:
             extra_state={"labcal_store": store},
         )
         ops.install(app)  # /healthz /readyz /metrics
-        uvicorn.run(app, host=args.host, port=args.port)
+        serve(uvicorn.Config(app, host=args.host, port=args.port))  # SIGTERM: exit 0
     finally:
         store.close()
     return 0
