@@ -171,15 +171,24 @@ print("trials", trial + 1, flush=True)
 """
 
 
-def test_stop_on_signals_sets_its_event_while_the_main_thread_waits_on_it() -> None:
+def _run_script(source: str, if_it_hangs: str) -> str:
+    """Run ``source`` in a fresh interpreter; its output. Fails with ``if_it_hangs`` after 60 s
+    and with its stderr if it exits non-zero."""
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _ONE_SIGNAL_TRIALS], capture_output=True, text=True, timeout=60
+            [sys.executable, "-c", source], capture_output=True, text=True, timeout=60
         )
     except subprocess.TimeoutExpired:
-        pytest.fail("the main thread hung: the signal handler waited for the event's lock")
+        pytest.fail(if_it_hangs)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["trials", "200"]
+    return done.stdout
+
+
+def test_stop_on_signals_sets_its_event_while_the_main_thread_waits_on_it() -> None:
+    out = _run_script(
+        _ONE_SIGNAL_TRIALS, "the main thread hung: the signal handler waited for the event's lock"
+    )
+    assert out.split() == ["trials", "200"]
 
 
 # A loop polling a SimpleQueue with a timeout while signals keep arriving (3 s of SIGUSR2, sent
@@ -210,14 +219,8 @@ print("stops", len(stops), flush=True)
 
 
 def test_a_loop_run_off_the_main_thread_survives_a_storm_of_signals() -> None:
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", _SIGNAL_STORM], capture_output=True, text=True, timeout=60
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail("the polling loop hung under signals")
-    assert done.returncode == 0, done.stderr
-    polls, stops = (int(line.split()[1]) for line in done.stdout.splitlines())
+    out = _run_script(_SIGNAL_STORM, "the polling loop hung under signals")
+    polls, stops = (int(line.split()[1]) for line in out.splitlines())
     assert polls > 100  # 3 s of 1 ms polls, on a loaded machine
     assert stops > 0
 
