@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from labcal_cloud.ingest.core import MAX_BATCH, MAX_BATCH_BYTES
+from labcal_cloud.ingest.limits import MAX_BATCH, MAX_BATCH_BYTES
 
 __all__ = ["Settings", "SettingsError"]
 

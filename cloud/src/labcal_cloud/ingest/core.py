@@ -36,14 +36,7 @@ from labcal_shared.contracts import (
 )
 from labcal_shared.errors import ContractError, TopicError
 
-# What one ingest batch holds at most by default (settings, loop and source): messages, and bytes
-# of payload (a first message larger than that comes alone).
-MAX_BATCH = 5000
-MAX_BATCH_BYTES = 4 * 1024 * 1024
-
 __all__ = [
-    "MAX_BATCH",
-    "MAX_BATCH_BYTES",
     "Accepted",
     "Incoming",
     "Quarantined",

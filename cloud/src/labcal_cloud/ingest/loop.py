@@ -16,15 +16,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from labcal_cloud.ingest.backoff import backoff_delay
-from labcal_cloud.ingest.core import (
-    MAX_BATCH,
-    MAX_BATCH_BYTES,
-    Incoming,
-    Quarantined,
-    build_batch,
-    quarantine_row,
-)
+from labcal_cloud.ingest.core import Incoming, Quarantined, build_batch, quarantine_row
 from labcal_cloud.ingest.directory import StationDirectory
+from labcal_cloud.ingest.limits import MAX_BATCH, MAX_BATCH_BYTES
 from labcal_cloud.ingest.metrics import IngestMetrics
 from labcal_cloud.storage.errors import StorageError, StorageUnavailableError
 from labcal_cloud.storage.ports import IngestStore, WriteResult

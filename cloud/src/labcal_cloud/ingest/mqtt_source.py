@@ -34,7 +34,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from labcal_cloud.ingest.core import MAX_BATCH_BYTES, Incoming
+from labcal_cloud.ingest.core import Incoming
+from labcal_cloud.ingest.limits import MAX_BATCH_BYTES
 
 __all__ = ["MqttSource", "MqttSourceConfig", "parse_publish", "pubacks", "subscription"]
 
