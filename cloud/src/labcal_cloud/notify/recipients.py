@@ -28,6 +28,10 @@ class StoredPreferences:
     quiet_start: str | None = "21:00"
     quiet_end: str | None = "08:00"
 
+    def channel_names(self) -> list[str]:
+        """The stored channel names in their order, blanks dropped (not checked)."""
+        return [name.strip() for name in self.channels.split(",") if name.strip()]
+
 
 def _clock(text: str | None) -> time | None:
     """``HH:MM`` (24 h) or nothing; other ISO forms (seconds, an offset) are refused."""
@@ -55,9 +59,7 @@ def recipient_for(user_id: str, email: str, prefs: StoredPreferences) -> Recipie
     (SMS without a phone number, push without a token) is left out. Raises ``PolicyError`` for
     an unknown channel or time zone or malformed quiet hours."""
     addresses: list[tuple[Channel, str]] = []
-    for name in (c.strip() for c in prefs.channels.split(",")):
-        if not name:
-            continue
+    for name in prefs.channel_names():
         channel = _channel(name)
         address = {
             Channel.EMAIL: email,

@@ -46,7 +46,7 @@ class ReminderPreferencesOut(BaseModel):
     @classmethod
     def of(cls, prefs: StoredPreferences, stored: bool) -> ReminderPreferencesOut:
         return cls(
-            channels=[c.strip() for c in prefs.channels.split(",") if c.strip()],
+            channels=prefs.channel_names(),
             phone=prefs.phone,
             push_token=prefs.push_token,
             time_zone=prefs.time_zone,

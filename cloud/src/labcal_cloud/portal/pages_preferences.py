@@ -64,7 +64,7 @@ def _page(
 
 def _form(prefs: StoredPreferences) -> dict[str, Any]:
     return {
-        "channels": [c.strip() for c in prefs.channels.split(",") if c.strip()],
+        "channels": prefs.channel_names(),
         "phone": prefs.phone,
         "push_token": prefs.push_token,
         "time_zone": prefs.time_zone,
