@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 from labcal_cloud.accounts.model import Role
+from labcal_cloud.db.gateway import Database
 from labcal_cloud.demo.projector import Projector
 from labcal_cloud.demo.world import write_signing_pair
 from labcal_cloud.portal.app import build_services
-from labcal_cloud.portal.database import Database
 from labcal_cloud.portal.settings import PortalSettings
 from labcal_cloud.registry.store import OrderItem
 from labcal_cloud.storage.factory import open_store

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from labcal_cloud.db.gateway import Database, connect
 from labcal_cloud.demo.sqlite_reminders import SqliteReminderControl, SqliteReminderStore, utc_text
-from labcal_cloud.portal.database import Database, connect
 from labcal_cloud.scheduler.channels import InboxSender
 from labcal_cloud.scheduler.ports import NewStep
 from labcal_cloud.scheduler.runner import run_pass

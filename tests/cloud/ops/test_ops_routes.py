@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from labcal_cloud.db.gateway import Database, connect
 from labcal_cloud.ops import router as ops
-from labcal_cloud.portal.database import Database, connect
 from labcal_cloud.storage.factory import open_store
 
 

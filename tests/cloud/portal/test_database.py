@@ -6,8 +6,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from labcal_cloud.db.gateway import connect
 from labcal_cloud.portal.app import create_app
-from labcal_cloud.portal.database import connect
 
 from .helpers import World, api_token
 

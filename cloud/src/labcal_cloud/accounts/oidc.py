@@ -21,7 +21,7 @@ from joserfc.jwk import KeySet
 from labcal_cloud.accounts.errors import AuthError, InvalidInputError, NotFoundError
 from labcal_cloud.accounts.model import Principal
 from labcal_cloud.accounts.store import Accounts
-from labcal_cloud.portal.database import Database
+from labcal_cloud.db.gateway import Database
 from labcal_cloud.portal.runtime import Runtime
 
 __all__ = ["OidcLogin", "OidcProvider"]

@@ -16,7 +16,7 @@ from labcal_cloud.accounts.errors import (
 from labcal_cloud.accounts.model import Principal, Role, Site, Tenant, User
 from labcal_cloud.accounts.passwords import PasswordHashing
 from labcal_cloud.accounts.ratelimit import LoginRateLimiter
-from labcal_cloud.portal.database import Database, Row
+from labcal_cloud.db.gateway import Database, Row
 from labcal_cloud.portal.runtime import Runtime
 
 __all__ = ["Accounts", "token_digest"]

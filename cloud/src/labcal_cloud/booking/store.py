@@ -11,7 +11,7 @@ from labcal_cloud.accounts.model import User
 from labcal_cloud.accounts.store import Accounts
 from labcal_cloud.booking.planning import Slot, Technician, free_technician, suggest_slots
 from labcal_cloud.booking.ports import Mailer, ReminderControl
-from labcal_cloud.portal.database import Database, Row
+from labcal_cloud.db.gateway import Database, Row
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.registry.store import Registry
 

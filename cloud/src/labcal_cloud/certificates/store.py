@@ -17,9 +17,9 @@ from labcal_cloud.accounts.store import Accounts
 from labcal_cloud.certificates.document import build_document
 from labcal_cloud.certificates.pdf import render_certificate
 from labcal_cloud.certificates.signing import CertificateSigner
+from labcal_cloud.db.gateway import Database, Row
 from labcal_cloud.engine.errors import RecordRejectedError
 from labcal_cloud.engine.records import record_from_run
-from labcal_cloud.portal.database import Database, Row
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.registry.store import Registry
 from labcal_shared.contracts import GravimetricRun

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
+from labcal_cloud.db.gateway import connect
 from labcal_cloud.demo import inbox_api
 from labcal_cloud.demo.sqlite_reminders import SqliteReminderControl, SqliteReminderStore
 from labcal_cloud.ops import router as ops
 from labcal_cloud.portal.app import build_services, create_app
-from labcal_cloud.portal.database import connect
 from labcal_cloud.portal.services import Services
 from labcal_cloud.portal.settings import PortalSettings
 from labcal_cloud.readapi.router import router as read_router

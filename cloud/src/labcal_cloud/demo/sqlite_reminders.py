@@ -9,9 +9,9 @@ Times are stored as fixed-width UTC text so they compare correctly.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from labcal_cloud.portal.database import Database
+from labcal_cloud.db.gateway import Database, utc_text
 from labcal_cloud.scheduler.ports import ClaimedStep, NewStep
 
 __all__ = ["SqliteReminderControl", "SqliteReminderStore", "utc_text"]
@@ -20,11 +20,6 @@ _COLUMNS = (
     "id, tenant, sequence, subject_key, step, recipient, channel, address, subject, body,"
     " variant, attempts"
 )
-
-
-def utc_text(at: datetime) -> str:
-    """``2026-11-23T22:50:00.000000+00:00`` (always the same width, so text order = time order)."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 class SqliteReminderStore:

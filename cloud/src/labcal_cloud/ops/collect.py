@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-from labcal_cloud.portal.database import Database
+from labcal_cloud.db.gateway import Database
 
 __all__ = ["StoredFigures", "read_applied_migrations", "read_figures"]
 

@@ -15,10 +15,10 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from labcal_cloud.db.gateway import Database
 from labcal_cloud.ops.collect import StoredFigures, read_applied_migrations, read_figures
 from labcal_cloud.ops.prometheus import Family, Sample, render
 from labcal_cloud.ops.readiness import judge_readiness
-from labcal_cloud.portal.database import Database
 from labcal_cloud.storage.migration_plan import Backend, discover
 
 __all__ = ["HttpCounters", "install", "metric_families", "router"]

@@ -29,6 +29,7 @@ from labcal_cloud.booking.smtp import LogMailer, SmtpMailer
 from labcal_cloud.booking.store import Bookings
 from labcal_cloud.certificates.signing import CertificateSigner
 from labcal_cloud.certificates.store import Certificates
+from labcal_cloud.db.gateway import Database, connect
 from labcal_cloud.portal import (
     api_accounts,
     api_booking,
@@ -44,7 +45,6 @@ from labcal_cloud.portal import (
     pages_sso,
 )
 from labcal_cloud.portal.auth import LoginRequiredError
-from labcal_cloud.portal.database import Database, connect
 from labcal_cloud.portal.notification_prefs import NotificationPrefs
 from labcal_cloud.portal.runtime import Runtime, system_runtime
 from labcal_cloud.portal.schema import apply_migrations

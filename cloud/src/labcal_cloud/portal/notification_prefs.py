@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from labcal_cloud.accounts.errors import InvalidInputError
+from labcal_cloud.db.gateway import Database
 from labcal_cloud.engine.errors import PolicyError
 from labcal_cloud.notify.recipients import StoredPreferences, checked_preferences, recipient_for
-from labcal_cloud.portal.database import Database
 
 __all__ = ["NotificationPrefs", "unusable"]
 

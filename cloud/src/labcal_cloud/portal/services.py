@@ -8,7 +8,7 @@ from labcal_cloud.accounts.oidc import OidcLogin
 from labcal_cloud.accounts.store import Accounts
 from labcal_cloud.booking.store import Bookings
 from labcal_cloud.certificates.store import Certificates
-from labcal_cloud.portal.database import Database
+from labcal_cloud.db.gateway import Database
 from labcal_cloud.portal.notification_prefs import NotificationPrefs
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.portal.settings import PortalSettings

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from labcal_cloud.accounts.errors import ConflictError, InvalidInputError, NotFoundError
-from labcal_cloud.portal.database import Database, Row
+from labcal_cloud.db.gateway import Database, Row
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.registry.csv_import import RowError, parse_device_csv
 from labcal_cloud.registry.model import Device, DueState, DueView, engine_due, estimate_due

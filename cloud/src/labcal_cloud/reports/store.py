@@ -10,7 +10,7 @@ from itertools import pairwise
 
 from labcal_cloud.accounts.errors import InvalidInputError
 from labcal_cloud.accounts.model import User
-from labcal_cloud.portal.database import Database
+from labcal_cloud.db.gateway import Database
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.registry.model import DueState, engine_due, estimate_due
 from labcal_cloud.registry.store import (
