@@ -11,6 +11,8 @@ PortalError
 
 from __future__ import annotations
 
+from labcal_cloud.errors import CloudError
+
 __all__ = [
     "AuthError",
     "ConflictError",
@@ -22,7 +24,7 @@ __all__ = [
 ]
 
 
-class PortalError(Exception):
+class PortalError(CloudError):
     status_code = 400
 
 

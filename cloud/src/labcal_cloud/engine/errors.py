@@ -8,12 +8,12 @@ messages.
 
 from __future__ import annotations
 
-from labcal_shared.errors import LabCalError
+from labcal_cloud.errors import CloudError
 
 __all__ = ["EngineError", "PolicyError", "RecordRejectedError"]
 
 
-class EngineError(LabCalError):
+class EngineError(CloudError):
     """Base class of the engine's errors."""
 
 

@@ -7,10 +7,12 @@ StorageError                 a storage operation failed
 
 from __future__ import annotations
 
+from labcal_cloud.errors import CloudError
+
 __all__ = ["MigrationError", "StorageError", "StorageUnavailableError"]
 
 
-class StorageError(Exception):
+class StorageError(CloudError):
     """A storage operation failed."""
 
 
