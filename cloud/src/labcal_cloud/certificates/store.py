@@ -19,12 +19,12 @@ from labcal_cloud.certificates.pdf import render_certificate
 from labcal_cloud.certificates.signing import CertificateSigner
 from labcal_cloud.db.gateway import Database, Row
 from labcal_cloud.engine.errors import RecordRejectedError
-from labcal_cloud.engine.records import record_from_run
+from labcal_cloud.engine.records import CalibrationRecord, record_from_run
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.registry.store import Registry
 from labcal_shared.contracts import GravimetricRun
 
-__all__ = ["Calibration", "Certificates", "VolumePoint"]
+__all__ = ["Calibration", "Certificates", "VolumePoint", "certificate_number"]
 
 _COLS = (
     "id, tenant_id, device_id, performed_at, next_due, passed, operator, record_json, verify_code"
@@ -54,6 +54,11 @@ class Calibration:
     device: str
     serial: str
     volumes: tuple[VolumePoint, ...]
+
+
+def certificate_number(record: CalibrationRecord) -> str:
+    """``LC-20261207-1A2B3C4D``: the day of the run and the record id's first 8 hex digits."""
+    return f"LC-{record.ended_at:%Y%m%d}-{record.record_id.hex[:8].upper()}"
 
 
 def _calibration(r: Row) -> Calibration:
@@ -106,7 +111,41 @@ class Certificates:
         balance_valid_until: datetime | None,
         interval_days: int = 365,
     ) -> Calibration:
-        """Evaluate the run, render and sign the certificate, store both, mark the device."""
+        """Evaluate the run into a record, then :meth:`issue` its certificate."""
+        if not 1 <= interval_days <= 3650:
+            raise InvalidInputError("interval_days must be between 1 and 3650")
+        try:
+            record = record_from_run(
+                run,
+                record_id=uuid.UUID(self._rt.new_id()),
+                recorded_at=self._rt.now(),
+                balance_valid_until=balance_valid_until,
+            )
+        except RecordRejectedError as exc:
+            raise InvalidInputError(str(exc)) from exc
+        return self.issue(
+            device_id,
+            run,
+            record,
+            balance_traceability=balance_traceability,
+            interval_days=interval_days,
+        )
+
+    def issue(
+        self,
+        device_id: str,
+        run: GravimetricRun,
+        record: CalibrationRecord,
+        *,
+        balance_traceability: str,
+        interval_days: int,
+    ) -> Calibration:
+        """Render and sign the certificate of ``record`` (the engine's, evaluated from ``run``),
+        store it under the record's id in one transaction with the device's new calibration
+        date. Only a passed calibration marks the device calibrated: a failed one keeps the old
+        date (the engine blocks the device), a quick check gets no certificate at all."""
+        if record.kind != "calibration":
+            raise InvalidInputError("a quick check is a check record, not a calibration")
         tenant_id, site_id = self._registry.tenant_of(device_id)
         device = self._registry.device(tenant_id, device_id)
         if (run.pipette.serial, run.pipette.model) != (device.serial, device.model):
@@ -114,19 +153,10 @@ class Certificates:
                 f"the run is for {run.pipette.model} {run.pipette.serial}, "
                 f"not for {device.model} {device.serial}"
             )
-        if not 1 <= interval_days <= 3650:
-            raise InvalidInputError("interval_days must be between 1 and 3650")
-        record_id = uuid.UUID(self._rt.new_id())
-        now = self._rt.now()
-        try:
-            record = record_from_run(
-                run, record_id=record_id, recorded_at=now, balance_valid_until=balance_valid_until
-            )
-        except RecordRejectedError as exc:
-            raise InvalidInputError(str(exc)) from exc
+        record_id = record.record_id
         code = self._rt.new_secret()[:20]
         next_due = record.ended_at.date() + timedelta(days=interval_days)
-        number = f"LC-{record.ended_at:%Y%m%d}-{record_id.hex[:8].upper()}"
+        number = certificate_number(record)
         doc = build_document(
             run,
             record,
@@ -157,8 +187,8 @@ class Certificates:
         with self._db.transaction():
             self._db.execute(
                 "INSERT INTO portal_calibrations (id, tenant_id, device_id, performed_at, next_due,"
-                " passed, operator, record_json, verify_code, pdf_sha256, pdf_b64)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " passed, operator, record_json, verify_code, pdf_sha256, pdf_b64, record_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record_id.hex,
                     tenant_id,
@@ -171,9 +201,11 @@ class Certificates:
                     code,
                     hashlib.sha256(signed).hexdigest(),
                     base64.b64encode(signed).decode(),
+                    str(record_id),
                 ),
             )
-            self._registry.mark_calibrated(device_id, record.ended_at, interval_days)
+            if record.passed:
+                self._registry.mark_calibrated(device_id, record.ended_at, interval_days)
         return self.get(tenant_id, record_id.hex)
 
     def get(self, tenant_id: str, calibration_id: str) -> Calibration:

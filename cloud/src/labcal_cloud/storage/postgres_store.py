@@ -32,7 +32,7 @@ from labcal_cloud.storage.rows import (
     columns,
 )
 
-__all__ = ["PostgresStore", "detect_features"]
+__all__ = ["PIPELINE_CHANNEL", "PostgresStore", "detect_features"]
 
 _MIGRATION_LOCK = 0x1AB_CA1  # pg_advisory_xact_lock key: one migrator at a time
 
@@ -78,6 +78,12 @@ if any(c in _JSON_COLUMNS for _, t in (("", MessageRow), *_CHILDREN) for c in co
 
 _STAGED = ("messages", *(t for t, _ in _CHILDREN))
 _TRUNCATE_AFTER_ROWS = 2_000  # dead staged rows slow every merge; TRUNCATE costs ~1 ms
+
+
+PIPELINE_CHANNEL = "labcal_pipeline"
+"""``LISTEN`` channel the pipeline waits on; ingest notifies it when runs, usage or events
+are committed."""
+_NOTIFY_PIPELINE = f"SELECT pg_notify('{PIPELINE_CHANNEL}', 'ingest')"
 
 
 def _stage_sql() -> list[str]:
@@ -244,6 +250,9 @@ class PostgresStore(q.StoredReads):
         for qrow in batch.quarantine:
             cur.execute(_INSERT_QUARANTINE, qrow)
             quarantined += cur.rowcount
+        if batch.runs or batch.usage or batch.events:
+            # delivered to listeners at commit (never for a rolled-back batch): wakes the pipeline
+            cur.execute(_NOTIFY_PIPELINE)
         return stored, quarantined
 
     def _merge(
