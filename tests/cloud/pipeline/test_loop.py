@@ -1,0 +1,124 @@
+"""The pipeline loop's rules, with the stages and the wake-up faked at their ports."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from labcal_cloud.pipeline.loop import PipelineTiming, Stages, run_pipeline
+
+
+@dataclass
+class Script:
+    """Stages that return scripted values and log their calls; the clock moves with waits."""
+
+    records: list[int]
+    certificates: list[list[str]] = field(default_factory=list)
+    fail_passes: set[int] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+    passes: int = 0
+    now: float = 0.0
+
+    def stages(self) -> Stages:
+        def records() -> int:
+            self.passes += 1
+            if self.passes in self.fail_passes:
+                raise ConnectionError("database restarting")
+            self.calls.append("records")
+            return self.records.pop(0) if self.records else 0
+
+        def certify() -> Sequence[str]:
+            self.calls.append("certify")
+            return self.certificates.pop(0) if self.certificates else []
+
+        def step(name: str, value: int) -> object:
+            def run() -> int:
+                self.calls.append(name)
+                return value
+
+            return run
+
+        return Stages(records, certify, step("due", 1), step("forecast", 0), step("plan", 2))  # type: ignore[arg-type]
+
+
+class ScriptedWake:
+    def __init__(self, script: Script, stop: threading.Event, passes: int, woken: bool) -> None:
+        self.script, self.stop, self.passes, self.woken = script, stop, passes, woken
+        self.timeouts: list[float] = []
+
+    def wait(self, timeout: float) -> bool:
+        self.timeouts.append(timeout)
+        self.script.now += timeout
+        if self.script.passes >= self.passes:
+            self.stop.set()
+        return self.woken
+
+    def close(self) -> None:
+        pass
+
+
+def _run(script: Script, passes: int, *, woken: bool = False, timing: PipelineTiming) -> list[str]:
+    stop = threading.Event()
+    lines: list[str] = []
+    wake = ScriptedWake(script, stop, passes, woken)
+    stop_wait = stop.wait
+
+    def fake_wait(timeout: float | None = None) -> bool:  # back-off waits move the clock too
+        script.now += timeout or 0
+        if script.passes >= passes:
+            stop.set()
+        return stop_wait(0)
+
+    stop.wait = fake_wait  # type: ignore[method-assign]
+    run_pipeline(script.stages(), wake, stop, lines.append, timing=timing, clock=lambda: script.now)
+    return lines
+
+
+TIMING = PipelineTiming(due_every_s=10, idle_due_s=60, forecast_every_s=100, idle_s=5)
+
+
+def test_a_new_certificate_refreshes_due_states_and_plans_at_once() -> None:
+    script = Script(records=[0, 0, 1], certificates=[[], [], ["certificate LC-1 signed for X"]])
+    lines = _run(script, 3, timing=TIMING)
+    # pass 1: first refresh (never refreshed); pass 2 (5 s later, idle): none; pass 3: new record
+    assert script.calls == [
+        "records", "certify", "due", "forecast", "plan",
+        "records", "certify",
+        "records", "certify", "due", "forecast", "plan",
+    ]  # fmt: skip
+    assert "pipeline: certificate LC-1 signed for X" in lines
+    assert lines[0] == "pipeline: ready"
+    assert lines.count("pipeline: 2 reminder step(s) planned") == 2
+
+
+def test_idle_refreshes_wait_for_idle_due_s_but_wake_ups_for_due_every_s() -> None:
+    idle = Script(records=[])
+    _run(idle, 13, timing=TIMING)  # 12 waits of 5 s = 60 s
+    assert idle.calls.count("due") == 2  # at 0 s and at 60 s
+    woken = Script(records=[])
+    _run(woken, 13, woken=True, timing=TIMING)
+    assert woken.calls.count("due") == 7  # 0, 10, 20, … 60 s
+    assert woken.calls.count("forecast") == 1  # forecasts only every 100 s without new records
+
+
+def test_a_failing_pass_is_reported_and_retried_after_a_back_off() -> None:
+    script = Script(records=[1], fail_passes={1, 2})
+    lines = _run(script, 3, timing=TIMING)
+    failed = [line for line in lines if "pass failed" in line]
+    assert failed == [
+        "pipeline: pass failed (ConnectionError: database restarting); retry in 1 s",
+        "pipeline: pass failed (ConnectionError: database restarting); retry in 2 s",
+    ]
+    assert script.calls[:2] == ["records", "certify"]  # the third pass ran the stages
+    assert "due" in script.calls
+
+
+def test_once_runs_a_single_pass() -> None:
+    script = Script(records=[2])
+    stop = threading.Event()
+    wake = ScriptedWake(script, stop, 99, False)
+    failures = run_pipeline(script.stages(), wake, stop, lambda _: None, once=True)
+    assert failures == 0
+    assert script.passes == 1
+    assert wake.timeouts == []
