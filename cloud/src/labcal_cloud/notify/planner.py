@@ -13,7 +13,7 @@ from labcal_cloud.notify.experiments import Variant, assign_variant
 from labcal_cloud.notify.messages import render_due_step, render_onboarding_step
 from labcal_cloud.notify.preferences import Recipient, deliver_at
 from labcal_cloud.notify.sequence import ONBOARDING_SEQUENCE, SequenceSpec, plan_steps
-from labcal_cloud.scheduler.ports import NewStep
+from labcal_cloud.notify.steps import NewStep
 
 __all__ = ["DueItem", "plan_due_reminders", "plan_onboarding"]
 

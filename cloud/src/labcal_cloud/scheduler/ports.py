@@ -7,32 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from labcal_cloud.engine.errors import EngineError
+from labcal_cloud.notify.steps import NewStep
+from labcal_cloud.scheduler.errors import DeliveryError
 
+# NewStep (the planner's output, owned by notify) and DeliveryError are re-exported here for
+# the adapters that speak the ports.
 __all__ = ["ClaimedStep", "DeliveryError", "NewStep", "ReminderStore", "Sender"]
-
-
-class DeliveryError(EngineError):
-    """A channel could not deliver; ``permanent`` errors are not retried."""
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-
-
-@dataclass(frozen=True, slots=True)
-class NewStep:
-    tenant: str
-    sequence: str
-    subject_key: str
-    step: str
-    recipient: str
-    channel: str
-    address: str
-    subject: str
-    body: str
-    send_at: datetime
-    variant: str = ""
 
 
 @dataclass(frozen=True, slots=True)
