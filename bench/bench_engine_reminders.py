@@ -23,9 +23,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
+from labcal_cloud.db.gateway import connect
+from labcal_cloud.notify.steps import NewStep
 from labcal_cloud.scheduler.channels import EmailSender
-from labcal_cloud.scheduler.pg_store import PostgresReminderStore
-from labcal_cloud.scheduler.ports import NewStep, Sender
+from labcal_cloud.scheduler.ports import Sender
+from labcal_cloud.scheduler.reminder_store import SqlReminderStore
 from labcal_cloud.scheduler.runner import run_pass
 from labcal_cloud.storage.factory import open_store
 
@@ -49,7 +51,8 @@ def one_run(admin_url: str, steps: int, workers: int, port: int) -> float:
         store = open_store(url)
         store.migrate()
         store.close()
-        seed = PostgresReminderStore(url)
+        seed_db = connect(url)
+        seed = SqlReminderStore(seed_db)
         at = _now() - timedelta(minutes=1)
         seed.enqueue(
             [
@@ -68,16 +71,17 @@ def one_run(admin_url: str, steps: int, workers: int, port: int) -> float:
                 for i in range(steps)
             ]
         )
-        seed.close()
+        seed_db.close()
 
         def work(worker: str) -> None:
-            s = PostgresReminderStore(url)
+            db = connect(url, pool_size=1)  # one connection per worker, as before
+            s = SqlReminderStore(db)
             email = EmailSender("127.0.0.1", port, "b@x.test", _now)
             senders: dict[str, Sender] = {"email": email}
             while run_pass(s, senders, worker=worker, now=_now, batch=50).claimed:
                 pass
             email.close()
-            s.close()
+            db.close()
 
         threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(workers)]
         start = time.perf_counter()

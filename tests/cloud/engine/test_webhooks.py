@@ -1,5 +1,6 @@
-"""Webhooks: signed bodies, fan-out to endpoints, retries with backoff, delivery log —
-against real PostgreSQL and a real HTTP receiver."""
+"""Webhooks: signed bodies, domain events → webhooks, fan-out to endpoints in the caller's
+transaction, retries with backoff, delivery log — against real SQLite and PostgreSQL (the same
+tests on both, ``store_url``) and a real HTTP receiver."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
-import psycopg
 import pytest
 
+from labcal_cloud.db.gateway import Database, connect
 from labcal_cloud.engine.due import DueBasis, DueState, DueStatus, due_state_change
+from labcal_cloud.engine.events import DueStateChangedEvent, EventPublisher, event_id
 from labcal_cloud.notify.webhooks import (
     WebhookEvent,
     WebhookSignatureError,
@@ -21,10 +23,11 @@ from labcal_cloud.notify.webhooks import (
     sign_webhook,
     verify_webhook,
     webhook_body,
+    webhook_for,
 )
+from labcal_cloud.scheduler.event_outbox import WebhookOutbox
 from labcal_cloud.scheduler.runner import run_webhook_pass
-from labcal_cloud.scheduler.webhook_store import PostgresWebhookStore
-from labcal_cloud.storage.factory import open_store
+from labcal_cloud.scheduler.webhook_store import SqlWebhookStore
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SECRET = "whsec-0123456789abcdef"
@@ -83,20 +86,36 @@ def receiver() -> Iterator[tuple[type[Receiver], str]]:
 
 
 @pytest.fixture
-def hooks(fresh_database_url: str) -> Iterator[tuple[PostgresWebhookStore, str]]:
-    store = open_store(fresh_database_url)
-    store.migrate()
-    store.close()
-    s = PostgresWebhookStore(fresh_database_url)
-    yield s, fresh_database_url
-    s.close()
+def db(store_url: str) -> Iterator[Database]:
+    database = connect(store_url)
+    yield database
+    database.close()
 
 
-@pytest.mark.postgres
+@pytest.fixture
+def store(db: Database) -> SqlWebhookStore:
+    return SqlWebhookStore(db)
+
+
+def _due_event(tenant: str = "t1", serial: str = "P-1") -> DueStateChangedEvent:
+    old = DueState(DueStatus.OK, DueBasis.TIME, T0 + timedelta(days=40), "ok")
+    new = DueState(DueStatus.DUE_SOON, DueBasis.TIME, T0 + timedelta(days=12), "due in 12 days")
+    change = due_state_change(old, new, T0)
+    assert change is not None
+    return DueStateChangedEvent(tenant, serial, change, T0)
+
+
+def test_a_domain_event_becomes_its_webhook() -> None:
+    event = _due_event()
+    kind, key, body = webhook_for(event)
+    assert (kind, key) == (WebhookEvent.DUE_STATE_CHANGED, event_id(event))
+    expected = due_state_changed("P-1", event.change)
+    assert body == webhook_body(kind, key, T0, "t1", expected)
+
+
 def test_events_are_signed_retried_and_logged(
-    hooks: tuple[PostgresWebhookStore, str], receiver: tuple[type[Receiver], str]
+    store: SqlWebhookStore, db: Database, receiver: tuple[type[Receiver], str]
 ) -> None:
-    store, url = hooks
     handler, endpoint = receiver
     store.add_endpoint("t1", endpoint, SECRET, "device.due_state_changed")
     store.add_endpoint("t1", endpoint + "/other", SECRET, "calibration.completed")
@@ -121,18 +140,15 @@ def test_events_are_signed_retried_and_logged(
     assert received == body
     assert headers["x-labcal-event"] == "device.due_state_changed"
     verify_webhook(received, headers["x-labcal-signature"], SECRET.encode(), int(now().timestamp()))
-    with psycopg.connect(url) as conn:
-        log = conn.execute(
-            "SELECT attempt, http_status, outcome FROM webhook_attempt ORDER BY id"
-        ).fetchall()
+    log = db.query("SELECT attempt, http_status, outcome FROM webhook_attempt ORDER BY id")
     assert log == [(1, 503, "retry"), (2, 200, "sent")]
+    (sent_at,) = db.one("SELECT sent_at FROM webhook_delivery") or (None,)
+    assert Database.read_at(sent_at) == clock["now"]
 
 
-@pytest.mark.postgres
 def test_client_error_is_not_retried(
-    hooks: tuple[PostgresWebhookStore, str], receiver: tuple[type[Receiver], str]
+    store: SqlWebhookStore, db: Database, receiver: tuple[type[Receiver], str]
 ) -> None:
-    store, url = hooks
     handler, endpoint = receiver
     store.add_endpoint("t1", endpoint, SECRET)
     handler.answers = [404]
@@ -140,7 +156,47 @@ def test_client_error_is_not_retried(
     store.publish("t1", "maintenance.forecast", "e9", body, T0)
     result = run_webhook_pass(store, worker="w1", now=lambda: T0)
     assert result.failed == 1
-    with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT status, last_error FROM webhook_delivery").fetchall() == [
-            ("failed", "HTTP 404")
-        ]
+    assert db.query("SELECT status, last_error FROM webhook_delivery") == [("failed", "HTTP 404")]
+
+
+def test_a_crashed_workers_delivery_is_taken_over_after_the_lease(
+    store: SqlWebhookStore, db: Database
+) -> None:
+    endpoint = store.add_endpoint("t1", "http://127.0.0.1:9/hook", SECRET)
+    store.publish("t1", "maintenance.forecast", "e1", b"{}", T0)
+    lease = timedelta(minutes=10)
+    (held,) = store.claim("w1", T0, 10, lease)
+    assert (held.endpoint_id, held.secret, held.body, held.attempt) == (endpoint, SECRET, b"{}", 1)
+    assert store.claim("w2", T0 + timedelta(minutes=5), 10, lease) == []
+    (taken,) = store.claim("w2", T0 + timedelta(minutes=11), 10, lease)
+    assert (taken.id, taken.attempt) == (held.id, 2)
+    store.finish(held, "w1", T0, http_status=200, error="", retry_at=None)  # too late: ignored
+    assert db.query("SELECT count(*) FROM webhook_attempt") == [(0,)]
+
+
+def test_the_outbox_queues_an_event_in_the_callers_transaction_once(
+    store: SqlWebhookStore, db: Database
+) -> None:
+    store.add_endpoint("t1", "http://a.test/hook", SECRET, "device.due_state_changed")
+    store.add_endpoint("t1", "http://b.test/hook", SECRET, "*")
+    store.add_endpoint("t1", "http://c.test/hook", SECRET, "calibration.completed")
+    store.add_endpoint("t2", "http://d.test/hook", SECRET, "*")
+    outbox: EventPublisher = WebhookOutbox(db)
+    event = _due_event()
+    with pytest.raises(RuntimeError), db.transaction():
+        outbox.publish(event)
+        raise RuntimeError("the change that caused the event is rolled back")
+    assert db.query("SELECT count(*) FROM webhook_delivery") == [(0,)]  # nor its event
+    with db.transaction():
+        outbox.publish(event)
+    outbox.publish(event)  # published again: recognised by its id
+    rows = db.query(
+        "SELECT e.url, d.event_id, d.event_type FROM webhook_delivery d"
+        " JOIN webhook_endpoint e ON e.id = d.endpoint_id ORDER BY e.url"
+    )
+    assert rows == [
+        ("http://a.test/hook", event_id(event), "device.due_state_changed"),
+        ("http://b.test/hook", event_id(event), "device.due_state_changed"),
+    ]
+    (body,) = db.one("SELECT body FROM webhook_delivery LIMIT 1") or (None,)
+    assert bytes(body) == webhook_for(event)[2]

@@ -1,10 +1,16 @@
-"""Booking service over SQL: technicians, slots, book/reschedule/cancel, e-mail, reminder stop."""
+"""Booking service over SQL: technicians, slots, book/reschedule/cancel, e-mail, reminder stop.
+
+A booking is ``confirmed`` until it is cancelled or ``done``: done when a calibration of one
+of its devices is recorded after the booking was made (:meth:`Bookings.complete_for_device`,
+called by the pipeline that certifies a calibration). A confirmed booking whose day lies more
+than :data:`MISSED_AFTER_DAYS` in the past was missed: it no longer holds its devices (they can
+be booked again, and their reminders resume, see :func:`active_booking_since`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from labcal_cloud.accounts.errors import ConflictError, InvalidInputError, NotFoundError
 from labcal_cloud.accounts.model import User
@@ -15,7 +21,18 @@ from labcal_cloud.db.gateway import Database, Row
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.registry.store import Registry
 
-__all__ = ["Booking", "Bookings"]
+__all__ = ["ACTIVE_BOOKING", "MISSED_AFTER_DAYS", "Booking", "Bookings", "active_booking_since"]
+
+MISSED_AFTER_DAYS = 14
+ACTIVE_BOOKING = "b.status = 'confirmed' AND b.day >= ?"
+"""SQL (booking alias ``b``, one parameter: :func:`active_booking_since`) of a booking that
+holds its devices: confirmed, not done, and its day not more than 14 days past."""
+
+
+def active_booking_since(today: date) -> str:
+    """The parameter of :data:`ACTIVE_BOOKING`: the earliest day of a booking still held."""
+    return (today - timedelta(days=MISSED_AFTER_DAYS)).isoformat()
+
 
 _COLS = "id, tenant_id, site_id, technician_id, day, pickup, status, created_by"
 
@@ -97,9 +114,9 @@ class Bookings:
         with self._db.transaction():
             active = self._db.one(
                 "SELECT b.day FROM portal_booking_devices bd JOIN portal_bookings b"
-                f" ON b.id = bd.booking_id WHERE b.status = 'confirmed'"
+                f" ON b.id = bd.booking_id WHERE {ACTIVE_BOOKING}"
                 f" AND bd.device_id IN ({', '.join('?' * len(ids))})",
-                ids,
+                [active_booking_since(self._today()), *ids],
             )
             if active is not None:
                 raise ConflictError(f"a device is already booked for {active[0]}")
@@ -175,13 +192,30 @@ class Bookings:
         return [self._booking(r) for r in rows]
 
     def booked_device_ids(self, tenant_id: str) -> set[str]:
-        """Devices of the tenant in a confirmed booking (not offered for another one)."""
+        """Devices of the tenant in an active booking (not offered for another one)."""
         rows = self._db.query(
             "SELECT bd.device_id FROM portal_booking_devices bd JOIN portal_bookings b"
-            " ON b.id = bd.booking_id WHERE b.status = 'confirmed' AND b.tenant_id = ?",
-            (tenant_id,),
+            f" ON b.id = bd.booking_id WHERE {ACTIVE_BOOKING} AND b.tenant_id = ?",
+            (active_booking_since(self._today()), tenant_id),
         )
         return {r[0] for r in rows}
+
+    def complete_for_device(self, tenant_id: str, device_id: str, at: datetime) -> int:
+        """A calibration of the device was recorded at ``at``: its confirmed bookings made
+        before then are ``done``. Returns how many bookings became done."""
+        with self._db.transaction():
+            rows = self._db.query(
+                "SELECT b.id, b.created_at FROM portal_bookings b JOIN portal_booking_devices bd"
+                " ON bd.booking_id = b.id WHERE b.tenant_id = ? AND bd.device_id = ?"
+                " AND b.status = 'confirmed'",
+                (tenant_id, device_id),
+            )
+            done = [r[0] for r in rows if _aware(datetime.fromisoformat(r[1])) <= _aware(at)]
+            for booking_id in done:
+                self._db.execute(
+                    "UPDATE portal_bookings SET status = 'done' WHERE id = ?", (booking_id,)
+                )
+        return len(done)
 
     def created_by(self, user_id: str) -> list[Booking]:
         rows = self._db.query(
@@ -234,3 +268,7 @@ class Bookings:
             f"{how} on that day.\n\nManage it: {self._base_url}/bookings/{booking.id}\n"
         )
         self._mailer.send(user.email, f"LabCal booking {what}: {booking.day.isoformat()}", body)
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -10,8 +10,7 @@ agents, seeds a demo tenant, prints the portal URL and login, and stops everythi
 - :mod:`.world` — the seeded tenant, users, devices, fleet and stations;
 - :mod:`.projector` — ingest rows → portal (usage weeks, certificates from runs);
 - :mod:`.reminders` — engine due states → reminder steps (inbox channel);
-- :mod:`.sqlite_reminders` — the scheduler's reminder store on SQLite (one worker);
 - :mod:`.worker` — the loop running projector, reminders and a scheduler pass;
-- :mod:`.api` — the API app (portal + read API + ops + inbox);
+- :mod:`.api` — the API app (portal with its inbox + read API + ops);
 - :mod:`.up` — the sequence ``demo up`` runs;  :mod:`.commands` — the CLI.
 """

@@ -9,12 +9,13 @@ from fastapi import FastAPI
 
 from labcal_cloud.db.gateway import connect
 from labcal_cloud.demo import inbox_api
-from labcal_cloud.demo.sqlite_reminders import SqliteReminderControl, SqliteReminderStore
 from labcal_cloud.ops import router as ops
 from labcal_cloud.portal.app import build_services, create_app
 from labcal_cloud.portal.services import Services
 from labcal_cloud.portal.settings import PortalSettings
 from labcal_cloud.readapi.router import router as read_router
+from labcal_cloud.scheduler.reminder_control import SqlReminderControl
+from labcal_cloud.scheduler.reminder_store import SqlReminderStore
 from labcal_cloud.storage.factory import open_store
 from labcal_cloud.storage.ports import Store
 
@@ -49,7 +50,7 @@ def serve(settings: PortalSettings, host: str, port: int) -> None:
     store = open_store(settings.database_url)
     db = connect(settings.database_url)
     # a booking stops the device's reminder sequence; a cancelled one resumes it
-    control = SqliteReminderControl(SqliteReminderStore(db), lambda: datetime.now(UTC))
+    control = SqlReminderControl(SqlReminderStore(db), lambda: datetime.now(UTC))
     services = build_services(settings, db=db, reminders=control)
     config = uvicorn.Config(
         build_app(settings, services=services, store=store),

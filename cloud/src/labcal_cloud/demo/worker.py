@@ -15,9 +15,9 @@ from types import FrameType
 
 from labcal_cloud.demo.projector import Projector
 from labcal_cloud.demo.reminders import recompute
-from labcal_cloud.demo.sqlite_reminders import SqliteReminderStore
 from labcal_cloud.portal.services import Services
 from labcal_cloud.scheduler.channels import InboxSender
+from labcal_cloud.scheduler.reminder_store import SqlReminderStore
 from labcal_cloud.scheduler.runner import run_pass
 
 __all__ = ["run_worker"]
@@ -49,7 +49,7 @@ def run_worker(
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
     projector = Projector(services, traceability)
-    store = SqliteReminderStore(services.db)
+    store = SqlReminderStore(services.db)
     senders = {"inbox": InboxSender(store, _now)}
     last_due = 0.0
     sent_total = 0

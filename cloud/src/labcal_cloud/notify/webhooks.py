@@ -1,5 +1,6 @@
 """Webhooks for CRM/ERP integration (pure): event bodies and their HMAC signature.
 
+The engine's domain events (``engine.events``) become webhooks through :func:`webhook_for`.
 Events: ``calibration.completed``, ``device.due_state_changed``, ``maintenance.forecast``.
 Body: canonical JSON ``{"id", "type", "occurred_at", "tenant", "data"}``. Signature header
 ``X-LabCal-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`` — the
@@ -17,9 +18,16 @@ from enum import StrEnum
 from typing import Any
 
 from labcal_cloud.engine.due import DueStateChanged
-from labcal_cloud.engine.errors import EngineError
+from labcal_cloud.engine.events import (
+    CalibrationRecorded,
+    DomainEvent,
+    DueStateChangedEvent,
+    MaintenanceAlertRaised,
+    event_id,
+)
 from labcal_cloud.engine.forecast import MaintenanceForecast
 from labcal_cloud.engine.records import CalibrationRecord
+from labcal_cloud.errors import CloudError
 
 __all__ = [
     "WebhookEvent",
@@ -30,6 +38,7 @@ __all__ = [
     "sign_webhook",
     "verify_webhook",
     "webhook_body",
+    "webhook_for",
 ]
 
 
@@ -39,7 +48,7 @@ class WebhookEvent(StrEnum):
     MAINTENANCE_FORECAST = "maintenance.forecast"
 
 
-class WebhookSignatureError(EngineError):
+class WebhookSignatureError(CloudError):
     """A webhook signature that is malformed, wrong or too old."""
 
 
@@ -131,3 +140,24 @@ def maintenance_forecast(device_id: str, forecast: MaintenanceForecast) -> dict[
         "late_at": at(forecast.late_at),
         "reason": forecast.reason,
     }
+
+
+def webhook_for(event: DomainEvent) -> tuple[WebhookEvent, str, bytes]:
+    """A domain event as its webhook: the type, the event id (stable: ``engine.events.event_id``,
+    so publishing the same event again is recognised) and the signed-to-be body."""
+    data: dict[str, Any]
+    match event:
+        case CalibrationRecorded():
+            kind, data = WebhookEvent.CALIBRATION_COMPLETED, calibration_completed(event.record)
+        case DueStateChangedEvent():
+            kind, data = (
+                WebhookEvent.DUE_STATE_CHANGED,
+                due_state_changed(event.serial, event.change),
+            )
+        case MaintenanceAlertRaised():
+            kind, data = (
+                WebhookEvent.MAINTENANCE_FORECAST,
+                maintenance_forecast(event.serial, event.forecast),
+            )
+    key = event_id(event)
+    return kind, key, webhook_body(kind, key, event.at, event.tenant, data)

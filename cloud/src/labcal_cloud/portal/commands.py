@@ -13,7 +13,8 @@ from fastapi import FastAPI
 
 from labcal_cloud.accounts.model import Role
 from labcal_cloud.booking.ports import ReminderControl
-from labcal_cloud.portal.settings import PortalSettings
+from labcal_cloud.db.gateway import Database, connect
+from labcal_cloud.portal.settings import LinkSecretError, PortalSettings
 from labcal_cloud.settings import Settings
 
 __all__ = ["app_from_env", "register"]
@@ -49,15 +50,17 @@ def _settings(settings: Settings) -> PortalSettings:
 
 
 def app_from_env() -> FastAPI:
-    """For ``uvicorn --factory labcal_cloud.portal.commands:app_from_env``."""
+    """For ``uvicorn --factory labcal_cloud.portal.commands:app_from_env``; refuses to build
+    without ``LABCAL_LINK_SECRET`` (:class:`LinkSecretError`)."""
     from labcal_cloud.ops import router as ops
     from labcal_cloud.portal.app import build_services, create_app
 
     settings = PortalSettings.from_env()
-    reminders = reminder_control(settings.database_url)
+    settings.require_link_secret()
+    db = connect(settings.database_url)
     app = create_app(
         settings,
-        services=build_services(settings, reminders=reminders),
+        services=build_services(settings, db=db, reminders=reminder_control(db)),
         extra_routers=[ops.router],
     )
     ops.install(app)  # /healthz /readyz /metrics
@@ -74,9 +77,15 @@ def serve_portal(args: argparse.Namespace, settings: Settings) -> int:
     from labcal_cloud.storage.factory import open_store
 
     portal = _settings(settings)
-    store = open_store(portal.database_url)
     try:
-        services = build_services(portal, reminders=reminder_control(portal.database_url))
+        portal.require_link_secret()
+    except LinkSecretError as exc:
+        print(f"portal-serve: {exc}")
+        return 2
+    store = open_store(portal.database_url)
+    db = connect(portal.database_url)
+    try:
+        services = build_services(portal, db=db, reminders=reminder_control(db))
         app = create_app(
             portal,
             services=services,
@@ -87,17 +96,17 @@ def serve_portal(args: argparse.Namespace, settings: Settings) -> int:
         serve(uvicorn.Config(app, host=args.host, port=args.port))  # SIGTERM: exit 0
     finally:
         store.close()
+        db.close()
     return 0
 
 
-def reminder_control(database_url: str) -> ReminderControl | None:
-    """The scheduler's reminder control on PostgreSQL (its store); none on SQLite."""
-    if not database_url.startswith(("postgresql://", "postgres://")):
-        return None
-    from labcal_cloud.scheduler.pg_store import PostgresReminderStore
-    from labcal_cloud.scheduler.reminder_control import PostgresReminderControl
+def reminder_control(db: Database) -> ReminderControl:
+    """The scheduler's reminder control on the portal's database (SQLite or PostgreSQL): a
+    booking stops the devices' reminder sequences, a cancelled one resumes the steps ahead."""
+    from labcal_cloud.scheduler.reminder_control import SqlReminderControl
+    from labcal_cloud.scheduler.reminder_store import SqlReminderStore
 
-    return PostgresReminderControl(PostgresReminderStore(database_url), lambda: datetime.now(UTC))
+    return SqlReminderControl(SqlReminderStore(db), lambda: datetime.now(UTC))
 
 
 def create_admin(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,4 +1,5 @@
-"""``labcal-cloud scheduler run``: the scheduler's composition root."""
+"""``labcal-cloud scheduler run`` (deliver due steps and webhooks) and ``scheduler plan`` (one
+planning pass of the due reminders): the scheduler's composition root, on SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ import socket
 from datetime import UTC, datetime
 from typing import Any
 
+from labcal_cloud.db.gateway import connect
 from labcal_cloud.ops.metrics_server import ops_server_from_env
 from labcal_cloud.ops.pass_counters import PassCounters
 from labcal_cloud.ops.shutdown import stop_on_signals
+from labcal_cloud.portal.settings import LinkSecretError, link_secret_from_env
 from labcal_cloud.scheduler.channels import EmailSender, GatewaySender, InboxSender
-from labcal_cloud.scheduler.pg_store import PostgresReminderStore
 from labcal_cloud.scheduler.ports import Sender
+from labcal_cloud.scheduler.reminder_store import SqlReminderStore
 from labcal_cloud.scheduler.runner import run_pass, run_webhook_pass
-from labcal_cloud.scheduler.webhook_store import PostgresWebhookStore
+from labcal_cloud.scheduler.webhook_store import SqlWebhookStore
 from labcal_cloud.settings import Settings
 
 __all__ = ["register"]
@@ -42,6 +45,17 @@ def register(subparsers: Any) -> None:
         "--until-idle", action="store_true", help="exit when a pass finds nothing to send"
     )
     run.set_defaults(handler=run_scheduler)
+    plan = sub.add_parser(
+        "plan",
+        help="one planning pass: the due reminders of portal users (their channels, time zone,"
+        " quiet hours) into the reminder steps; idempotent (needs LABCAL_LINK_SECRET)",
+    )
+    plan.add_argument(
+        "--portal-url",
+        default=os.environ.get("LABCAL_BASE_URL", "http://127.0.0.1:8000"),
+        help="the portal's base URL for the one-click booking links (LABCAL_BASE_URL)",
+    )
+    plan.set_defaults(handler=plan_reminders)
 
 
 def _now() -> datetime:
@@ -49,15 +63,12 @@ def _now() -> datetime:
 
 
 def run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
-    url = settings.database_url
-    if not url.startswith(("postgresql://", "postgres://")):
-        print("scheduler: needs PostgreSQL (the claim uses FOR UPDATE SKIP LOCKED)")
-        return 2
     key = os.environ.get("LABCAL_GATEWAY_KEY", "").encode()
     if (args.sms_gateway or args.push_gateway) and len(key) < 16:
         print("scheduler: set LABCAL_GATEWAY_KEY (≥ 16 bytes) to sign gateway requests")
         return 2
-    store = PostgresReminderStore(url)
+    db = connect(settings.database_url)
+    store = SqlReminderStore(db)
     email = EmailSender(args.smtp_host, args.smtp_port, args.mail_from, _now)
     senders: dict[str, Sender] = {
         "email": email,
@@ -67,7 +78,7 @@ def run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         senders["sms"] = GatewaySender(args.sms_gateway, key, "sms")
     if args.push_gateway:
         senders["push"] = GatewaySender(args.push_gateway, key, "push")
-    hooks = PostgresWebhookStore(url)
+    hooks = SqlWebhookStore(db)
     total = 0
     counts = PassCounters()
     # /healthz /readyz /metrics on LABCAL_METRICS_PORT (when set), see labcal_cloud.ops
@@ -86,9 +97,36 @@ def run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
                     stop.wait(args.interval)
         finally:
             email.close()
-            store.close()
-            hooks.close()
+            db.close()
             if ops is not None:
                 ops.close()
     print(f"scheduler {args.worker}: {total} sent")
+    return 0
+
+
+def plan_reminders(args: argparse.Namespace, settings: Settings) -> int:
+    from labcal_cloud.scheduler.due_planning import plan_due_reminder_steps
+
+    try:
+        secret = link_secret_from_env()
+    except LinkSecretError as exc:
+        print(f"scheduler plan: {exc}")
+        return 2
+    db = connect(settings.database_url)
+    try:
+        result = plan_due_reminder_steps(
+            db,
+            now=_now(),
+            link_key=secret.encode(),
+            booking_base_url=f"{args.portal_url.rstrip('/')}/book",
+        )
+    finally:
+        db.close()
+    print(
+        f"scheduler plan: {result.devices} due devices ({result.booked} booked, skipped),"
+        f" {result.planned} steps planned, {result.added} new, {result.resumed} resumed;"
+        f" {result.cancelled} pending steps of devices ok again cancelled"
+    )
+    for user_id in result.bad_preferences:
+        print(f"scheduler plan: user {user_id}: unusable preferences, defaults used")
     return 0

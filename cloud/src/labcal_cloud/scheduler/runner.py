@@ -11,7 +11,7 @@ from urllib.error import HTTPError
 from labcal_cloud.scheduler.backoff import retry_at
 from labcal_cloud.scheduler.ports import DeliveryError, ReminderStore, Sender
 from labcal_cloud.scheduler.webhook_sender import post_webhook
-from labcal_cloud.scheduler.webhook_store import PostgresWebhookStore
+from labcal_cloud.scheduler.webhook_store import SqlWebhookStore
 
 __all__ = ["PassResult", "run_pass", "run_webhook_pass"]
 
@@ -60,7 +60,7 @@ def run_pass(
 
 
 def run_webhook_pass(
-    store: PostgresWebhookStore,
+    store: SqlWebhookStore,
     *,
     worker: str,
     now: Callable[[], datetime],

@@ -1,15 +1,15 @@
-"""Webhook outbox on PostgreSQL: one delivery per (endpoint, event), claimed like reminder
-steps (``FOR UPDATE SKIP LOCKED``, lease takeover), every attempt logged."""
+"""The webhook outbox on the SQL gateway (SQLite and PostgreSQL): one delivery per (endpoint,
+event), claimed like reminder steps (one ``UPDATE … RETURNING`` over a CTE, ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL; lease takeover), every attempt logged."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-import psycopg
+from labcal_cloud.db.gateway import Database, placeholders
 
-__all__ = ["ClaimedDelivery", "PostgresWebhookStore"]
+__all__ = ["ClaimedDelivery", "SqlWebhookStore"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,65 +27,78 @@ class ClaimedDelivery:
 _CLAIM = """
 WITH due AS (
     SELECT id FROM webhook_delivery
-    WHERE (status = 'pending' AND next_attempt_at <= %(now)s)
-       OR (status = 'sending' AND claimed_at <= %(stale)s)
+    WHERE (status = 'pending' AND next_attempt_at <= ?)
+       OR (status = 'sending' AND claimed_at <= ?)
     ORDER BY next_attempt_at, id
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
+    LIMIT ?{skip_locked}
 )
-UPDATE webhook_delivery AS d
-SET status = 'sending', claimed_by = %(worker)s, claimed_at = %(now)s, attempts = d.attempts + 1
-FROM due, webhook_endpoint AS e
-WHERE d.id = due.id AND e.id = d.endpoint_id
-RETURNING d.id, d.endpoint_id, e.url, e.secret, d.event_id, d.event_type, d.body, d.attempts
+UPDATE webhook_delivery
+SET status = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1
+WHERE id IN (SELECT id FROM due)
+RETURNING id, endpoint_id, event_id, event_type, body, attempts
 """
 
 
-class PostgresWebhookStore:
-    def __init__(self, url: str) -> None:
-        self._conn: psycopg.Connection[Any] = psycopg.connect(url)
-
-    def close(self) -> None:
-        self._conn.close()
+class SqlWebhookStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._claim = _CLAIM.format(skip_locked=db.skip_locked)
 
     def add_endpoint(self, tenant: str, url: str, secret: str, events: str = "*") -> int:
-        with self._conn.transaction():
-            row = self._conn.execute(
-                "INSERT INTO webhook_endpoint (tenant, url, secret, events) "
-                "VALUES (%s, %s, %s, %s) RETURNING id",
-                (tenant, url, secret, events),
-            ).fetchone()
+        row = self._db.one(
+            "INSERT INTO webhook_endpoint (tenant, url, secret, events) VALUES (?, ?, ?, ?)"
+            " RETURNING id",
+            (tenant, url, secret, events),
+        )
         assert row is not None
         return int(row[0])
 
     def publish(
         self, tenant: str, event_type: str, event_id: str, body: bytes, now: datetime
     ) -> int:
-        """Queue the event for every active endpoint of the tenant that subscribed to it;
-        publishing the same event id again adds nothing."""
-        with self._conn.transaction(), self._conn.cursor() as cur:
-            cur.execute(
-                """INSERT INTO webhook_delivery (endpoint_id, event_id, event_type, body,
-                       next_attempt_at)
-                   SELECT id, %s, %s, %s, %s FROM webhook_endpoint
-                   WHERE tenant = %s AND active
-                     AND (events = '*' OR %s = ANY (string_to_array(events, ',')))
-                   ON CONFLICT DO NOTHING""",
-                (event_id, event_type, body, now, tenant, event_type),
-            )
-            return cur.rowcount
+        """Queue the event for every active endpoint of the tenant that subscribed to it (in the
+        caller's transaction when there is one); publishing the same event id again adds
+        nothing. Returns the deliveries added."""
+        return self._db.execute(
+            "INSERT INTO webhook_delivery (endpoint_id, event_id, event_type, body,"
+            " next_attempt_at) SELECT id, ?, ?, ?, ? FROM webhook_endpoint"
+            " WHERE tenant = ? AND active = ? AND (events = '*' OR ',' || events || ',' LIKE ?)"
+            " ON CONFLICT DO NOTHING",
+            (
+                event_id,
+                event_type,
+                body,
+                self._db.at(now),
+                tenant,
+                True if self._db.is_postgres else 1,
+                f"%,{event_type},%",
+            ),
+        )
 
     def claim(
         self, worker: str, now: datetime, limit: int, lease: timedelta
     ) -> list[ClaimedDelivery]:
-        with self._conn.transaction(), self._conn.cursor() as cur:
-            cur.execute(
-                _CLAIM, {"now": now, "stale": now - lease, "limit": limit, "worker": worker}
+        at = self._db.at(now)
+        with self._db.transaction():
+            rows = self._db.query(self._claim, (at, self._db.at(now - lease), limit, worker, at))
+            if not rows:
+                return []
+            ids = sorted({int(r[1]) for r in rows})
+            endpoints = {
+                int(e[0]): (str(e[1]), str(e[2]))
+                for e in self._db.query(
+                    "SELECT id, url, secret FROM webhook_endpoint"
+                    f" WHERE id IN ({placeholders(len(ids))})",
+                    ids,
+                )
+            }
+        claimed = [
+            ClaimedDelivery(
+                int(r[0]), int(r[1]), *endpoints[int(r[1])], r[2], r[3], bytes(r[4]), int(r[5])
             )
-            rows = cur.fetchall()
-        return [
-            ClaimedDelivery(r[0], r[1], r[2], r[3], r[4], r[5], bytes(r[6]), r[7]) for r in rows
+            for r in rows
         ]
+        return sorted(claimed, key=lambda d: d.id)
 
     def finish(
         self,
@@ -104,25 +117,26 @@ class PostgresWebhookStore:
             status, outcome = "pending", "retry"
         else:
             status, outcome = "failed", "failed"
-        with self._conn.transaction(), self._conn.cursor() as cur:
-            cur.execute(
-                """UPDATE webhook_delivery SET status = %s, last_error = %s,
-                       sent_at = CASE WHEN %s = 'sent' THEN %s ELSE sent_at END,
-                       next_attempt_at = COALESCE(%s, next_attempt_at)
-                   WHERE id = %s AND claimed_by = %s AND status = 'sending'""",
-                (status, error[:1000] or None, status, now, retry_at, delivery.id, worker),
+        at = self._db.at(now)
+        with self._db.transaction():
+            changed = self._db.execute(
+                "UPDATE webhook_delivery SET status = ?, last_error = ?,"
+                " sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
+                " next_attempt_at = COALESCE(?, next_attempt_at)"
+                " WHERE id = ? AND claimed_by = ? AND status = 'sending'",
+                (
+                    status,
+                    error[:1000] or None,
+                    status == "sent",
+                    at,
+                    self._db.at(retry_at),
+                    delivery.id,
+                    worker,
+                ),
             )
-            if cur.rowcount == 1:
-                cur.execute(
-                    "INSERT INTO webhook_attempt (delivery_id, attempt, worker, at, http_status, "
-                    "outcome, detail) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (
-                        delivery.id,
-                        delivery.attempt,
-                        worker,
-                        now,
-                        http_status,
-                        outcome,
-                        error[:1000],
-                    ),
+            if changed == 1:
+                self._db.execute(
+                    "INSERT INTO webhook_attempt (delivery_id, attempt, worker, at, http_status,"
+                    " outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (delivery.id, delivery.attempt, worker, at, http_status, outcome, error[:1000]),
                 )
