@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from labcal_cloud.db.gateway import connect
-from labcal_cloud.demo import inbox_api
 from labcal_cloud.ops import router as ops
 from labcal_cloud.portal.app import build_services, create_app
 from labcal_cloud.portal.services import Services
@@ -27,7 +26,7 @@ def build_app(
 ) -> FastAPI:
     """The portal app plus the inbox, the ops routes and (given the ingest ``store``) the read
     API (``/v1/readings``, ``/v1/runs``, ``/v1/devices/{serial}/usage``, bearer tokens)."""
-    extra = [inbox_api.router, inbox_api.page_router, ops.router]
+    extra = [ops.router]  # the inbox is the portal's own (portal.pages_inbox)
     if store is not None:
         extra.append(read_router)
     app = create_app(

@@ -40,6 +40,7 @@ from labcal_cloud.portal import (
     pages,
     pages_booking,
     pages_devices,
+    pages_inbox,
     pages_preferences,
     pages_reports,
     pages_sso,
@@ -127,6 +128,7 @@ def create_app(
         api_booking.router,
         api_reports.router,
         api_preferences.router,
+        pages_inbox.router,
         *extra_routers,
     )
     for router in (
@@ -136,6 +138,7 @@ def create_app(
         pages_booking.router,
         pages_reports.router,
         pages_preferences.router,
+        pages_inbox.page_router,
         pages_sso.router,
     ):
         app.include_router(router)

@@ -1,5 +1,6 @@
 """The signed-in user's portal inbox (reminders delivered by the scheduler's inbox channel):
-``GET /api/v1/inbox`` (JSON) and ``GET /inbox`` (a page in the portal's layout)."""
+``GET /api/v1/inbox`` (JSON) and ``GET /inbox`` (a page in the portal's layout), on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
+from labcal_cloud.db.gateway import Database
 from labcal_cloud.portal.auth import CurrentPrincipal, ServicesDep
 from labcal_cloud.portal.templating import templates
 
@@ -40,9 +42,17 @@ def _messages(p: CurrentPrincipal, s: ServicesDep, limit: int) -> list[InboxMess
         (p.tenant_id, p.user.id, max(1, min(limit, 1000))),
     )
     return [
-        InboxMessageOut(id=r[0], subject=r[1], body=r[2], created_at=r[3], read=r[4] is not None)
+        InboxMessageOut(
+            id=int(r[0]), subject=r[1], body=r[2], created_at=_text(r[3]), read=r[4] is not None
+        )
         for r in rows
     ]
+
+
+def _text(at: object) -> str:
+    """A ``TIMESTAMPTZ`` column as ISO text (SQLite stores text, PostgreSQL gives a datetime)."""
+    value = Database.read_at(at)
+    return "" if value is None else value.isoformat()
 
 
 @router.get("/inbox")
