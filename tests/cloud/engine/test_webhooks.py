@@ -183,9 +183,14 @@ def test_the_outbox_queues_an_event_in_the_callers_transaction_once(
     store.add_endpoint("t2", "http://d.test/hook", SECRET, "*")
     outbox: EventPublisher = WebhookOutbox(db)
     event = _due_event()
-    with pytest.raises(RuntimeError), db.transaction():
-        outbox.publish(event)
-        raise RuntimeError("the change that caused the event is rolled back")
+
+    def change_that_fails() -> None:
+        with db.transaction():
+            outbox.publish(event)
+            raise RuntimeError("the change that caused the event is rolled back")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
     assert db.query("SELECT count(*) FROM webhook_delivery") == [(0,)]  # nor its event
     with db.transaction():
         outbox.publish(event)
