@@ -12,14 +12,12 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from labcal_cloud.accounts.model import User
-from labcal_cloud.engine.due import DueBasis, DueState, DueStatus
+from labcal_cloud.db.gateway import Database
 from labcal_cloud.engine.errors import PolicyError
-from labcal_cloud.engine.store_pg import PostgresEngineRepository
 from labcal_cloud.notify.recipients import StoredPreferences, recipient_for
 from labcal_cloud.scheduler.due_planning import plan_due_reminder_steps
 
@@ -336,11 +334,9 @@ def test_recipient_rules_are_the_planners() -> None:
             recipient_for("u1", "u1@lab.test", bad)
 
 
-@pytest.mark.postgres
-def test_what_the_page_saved_is_what_the_planner_plans_with(
-    pg_world: World, fresh_database_url: str
-) -> None:
-    w, url = pg_world, fresh_database_url
+def test_what_the_page_saved_is_what_the_planner_plans_with(any_world: World) -> None:
+    w = any_world
+    db = w.services.db
     client = client_for(w)
     device = client.post(
         "/api/v1/devices",
@@ -358,26 +354,27 @@ def test_what_the_page_saved_is_what_the_planner_plans_with(
     )
     assert client.post(PAGE, data=form, follow_redirects=False).status_code == 303
     due_at = datetime(2026, 4, 10, 22, 0, tzinfo=UTC)
-    repo = PostgresEngineRepository(url)
-    try:
-        state = DueState(DueStatus.DUE_SOON, DueBasis.TIME, due_at, "due in 18 days")
-        repo.save_due_state(w.a.tenant.id, "NP-1", state, None)
-    finally:
-        repo.close()
+    db.execute(  # the engine's stored due state of the device
+        "INSERT INTO device_due_state (tenant, device_serial, status, basis, due_at, reason,"
+        " updated_at) VALUES (?, 'NP-1', 'due_soon', 'time', ?, 'due in 18 days', ?)",
+        (w.a.tenant.id, db.at(due_at), db.at(due_at)),
+    )
 
     result = plan_due_reminder_steps(
-        url,
+        db,
         now=datetime(2026, 3, 2, 12, 0, tzinfo=UTC),
         link_key=b"k" * 32,
         booking_base_url="http://portal.test/book",
     )
     assert result.bad_preferences == ()
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
+    rows = [
+        (r[0], r[1], r[2], Database.read_at(r[3]))
+        for r in db.query(
             "SELECT recipient, channel, address, send_at FROM reminder_step"
-            " WHERE subject_key = %s AND step LIKE 'initial@%%'",
-            (device["id"],),
-        ).fetchall()
+            " WHERE subject_key = ? AND step LIKE ?",
+            (device["id"], "initial@%"),
+        )
+    ]
     steps = {(r[0], r[1]): (r[2], r[3]) for r in rows}
     # initial: 30 days before due = 2026-03-11 22:00 UTC = 18:00 in New York (EDT since 8 March),
     # inside the admin's quiet hours 17:00-07:00 → 07:00 EDT next morning = 11:00 UTC
