@@ -113,7 +113,8 @@ def test_ingest_serves_ops_endpoints_and_exits_0_on_sigterm(
 def test_portal_serve_finishes_and_exits_0_on_sigterm(tmp_path: Path) -> None:
     """uvicorn alone re-raises SIGTERM after its graceful shutdown (exit status -15)."""
     port = _free_port()
-    env = dict(os.environ, LABCAL_DATABASE_URL=f"sqlite:///{tmp_path / 'p.sqlite3'}")
+    env = dict(os.environ, LABCAL_DATABASE_URL=f"sqlite:///{tmp_path / 'p.sqlite3'}",
+               LABCAL_LINK_SECRET="l" * 32)  # fmt: skip
     subprocess.run([CLOUD, "migrate"], env=env, check=True, capture_output=True)
     argv = [CLOUD, "portal-serve", "--port", str(port)]
     with _process(argv, env) as proc:

@@ -19,6 +19,7 @@ def test_portal_app_serves_healthz_readyz_and_metrics(
     store.migrate()
     store.close()
     monkeypatch.setenv("LABCAL_PORTAL_DATABASE_URL", url)
+    monkeypatch.setenv("LABCAL_LINK_SECRET", "l" * 32)
     client = TestClient(app_from_env())
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["ready"] is True

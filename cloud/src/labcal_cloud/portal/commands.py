@@ -76,8 +76,8 @@ def serve_portal(args: argparse.Namespace, settings: Settings) -> int:
     from labcal_cloud.readapi.router import router as read_router
     from labcal_cloud.storage.factory import open_store
 
-    portal = _settings(settings)
     try:
+        portal = _settings(settings)
         portal.require_link_secret()
     except LinkSecretError as exc:
         print(f"portal-serve: {exc}")
