@@ -1,5 +1,5 @@
 """A user's own reminder preferences: ``/api/v1/me/reminder-preferences`` and the ``/me/reminders``
-page, on SQLite and PostgreSQL; the planner (``engine plan-reminders``) reads what they saved.
+page, on SQLite and PostgreSQL; the planner (``scheduler plan``) reads what they saved.
 
 Validation is the planner's own (``notify.recipients``) plus what a person must be told instead
 of a channel being skipped silently: at least one channel, none twice, SMS needs a phone number,

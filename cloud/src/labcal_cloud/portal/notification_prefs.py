@@ -1,5 +1,5 @@
 """A user's own reminder preferences (``portal_notification_prefs``), set on the reminders page
-or ``PUT /api/v1/me/reminder-preferences`` and read by ``labcal-cloud engine plan-reminders``
+or ``PUT /api/v1/me/reminder-preferences`` and read by ``labcal-cloud scheduler plan``
 (``scheduler/due_planning.py``) through the same row.
 
 Preferences are checked by ``notify.recipients.checked_preferences``: the planner's own rules
