@@ -16,9 +16,10 @@ DEPLOY = ROOT / "deploy"
 COMPOSE_DIR = DEPLOY / "compose"
 K8S_DIR = DEPLOY / "k8s"
 
-#: ``labcal-cloud`` subcommands the deploy files use that the cloud does not have yet; each one
-#: is listed in docs/operations.md ("Not in the code yet"). Remove an entry when it lands.
-PENDING_CLOUD_COMMANDS: frozenset[str] = frozenset()
+#: ``labcal-cloud`` subcommands the deploy files use that the cloud does not have yet (issue #17:
+#: ``pipeline run`` and ``serve``, see docs/architecture.md, "Which process runs which stage").
+#: Their arguments are not parsed; remove an entry when it lands.
+PENDING_CLOUD_COMMANDS: frozenset[str] = frozenset({"pipeline", "serve"})
 
 
 def yaml_files() -> list[Path]:

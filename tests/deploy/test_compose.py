@@ -35,8 +35,8 @@ LONG_RUNNING = (
     "mosquitto",
     "ingest-1",
     "ingest-2",
+    "pipeline",
     "scheduler",
-    "engine",
     "api",
     "station",
 )
@@ -83,6 +83,8 @@ def test_the_system_is_all_there() -> None:
     services = load_compose()["services"]
     assert set(LONG_RUNNING + ONE_SHOTS + ("influxdb",)) <= set(services)
     assert services["influxdb"]["profiles"] == ["influx"]
+    assert services["emqx"]["profiles"] == ["emqx"]
+    assert services["emqx"]["image"].startswith("emqx/emqx:")
     assert services["backup"]["profiles"] == ["backup"]
     assert services["backup"]["entrypoint"] == ["bash", "/opt/labcal-postgres/backup.sh"]
     assert "../postgres:/opt/labcal-postgres:ro" in services["backup"]["volumes"]
@@ -126,7 +128,7 @@ def test_dependencies_exist_and_start_in_order() -> None:
 
     for name in services:
         reaches(name, (name,))
-    for name in ("ingest-1", "ingest-2", "scheduler", "api"):
+    for name in ("ingest-1", "ingest-2", "pipeline", "scheduler", "api"):
         assert services[name]["depends_on"]["migrate"]["condition"] == (
             "service_completed_successfully"
         )
@@ -204,9 +206,14 @@ def test_cloud_commands_parse_with_the_real_cli() -> None:
 def test_cloud_settings_in_compose_are_accepted_by_the_cloud() -> None:
     from labcal_cloud.settings import Settings
 
-    env = {**env_example(), "POSTGRES_PASSWORD": "pw-4tests", "LABCAL_INGEST_MQTT_PASSWORD": "x9"}
+    env = {
+        **env_example(),
+        "POSTGRES_PASSWORD": "pw-4tests",
+        "LABCAL_INGEST_MQTT_PASSWORD": "x9",
+        "LABCAL_LINK_SECRET": "k" * 40,
+    }
     services = load_compose()["services"]
-    for name in ("ingest-1", "api", "scheduler"):
+    for name in ("ingest-1", "api", "pipeline", "scheduler"):
         values = {k: interpolate(v, env) for k, v in _environment(services[name]).items()}
         settings = Settings.from_env(values)
         assert settings.database_url.startswith("postgresql://labcal:pw-4tests@timescaledb:")
@@ -229,6 +236,10 @@ def test_broker_files_the_mosquitto_conf_names_are_mounted() -> None:
         assert any(path.startswith(m.rstrip("/") + "/") for m in mounts), f"{path} not mounted"
 
 
+def provision_volumes(service: dict[str, Any]) -> list[str]:
+    return [str(v) for v in service.get("volumes", [])]
+
+
 def test_simulated_station_configs_are_valid_and_agree() -> None:
     from labcal_edge.config import load_config
     from labcal_sim.station_config import parse_station_config
@@ -244,8 +255,16 @@ def test_simulated_station_configs_are_valid_and_agree() -> None:
     if edge.environment is not None:
         read.add(edge.environment.port)
     assert read == served
-    provision = _environment(load_compose()["services"]["provision"])
-    assert edge.station.tenant == provision["LABCAL_STATION_TENANT"]
+    services = load_compose()["services"]
+    provision = _environment(services["provision"])
+    # edge.toml is the template provision writes the station's configuration from (the tenant
+    # id comes from the portal: test_compose_provisioning.py); the station reads that one.
+    mounts = dict(v.split(":")[:2][::-1] for v in provision_volumes(services["provision"]))
+    assert mounts[provision["EDGE_TEMPLATE"]] == "./station/edge.toml"
+    config_dir = str(Path(provision["EDGE_CONFIG"]).parent)
+    station_mounts = dict(v.split(":")[:2][::-1] for v in services["station"]["volumes"])
+    assert station_mounts[config_dir] == mounts[config_dir], "station reads what provision wrote"
+    assert _environment(services["station"])["LABCAL_EDGE_CONFIG"] == provision["EDGE_CONFIG"]
     assert edge.station.id == provision["LABCAL_STATION_ID"] == edge.mqtt.username
     assert edge.mqtt.host == "mosquitto"
     assert edge.mqtt.port == 8883

@@ -1,8 +1,11 @@
 """The compose stack's moving parts, run here without Docker: ``provision.sh`` (with
-``make-dev-certs.sh``) writes the broker's files, the real Mosquitto starts on
+``make-dev-certs.sh`` and ``lab_tenant.py``) finds or creates the lab's tenant in the portal,
+registers the station under the tenant id the portal generated, writes the station's edge
+configuration with it and the broker's files; the real Mosquitto starts on
 deploy/mosquitto/mosquitto.conf with them, the broker healthcheck command of compose.yaml passes,
 and ``station/run-station.sh`` (labcal-sim + the real labcal-edge, with the shipped sim.toml and
-edge.toml, paths rewritten) publishes over TLS with its own credentials and stops cleanly."""
+the edge configuration provision wrote, paths rewritten) publishes over TLS under the portal's
+tenant id with its own credentials and stops cleanly."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -36,8 +40,11 @@ class Stack:
     env: dict[str, str]
     broker_dir: Path
     ca_dir: Path
-    tenant: str
+    tenant: str  # the portal's id of the lab's tenant, read from the database
+    lab_name: str
     station: str
+    edge_config: Path
+    emqx_tls: Path
     station_password_file: Path
     tls_port: int
     plain_port: int
@@ -69,6 +76,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     bin_dir = tmp / "bin"
     bin_dir.mkdir()
     (bin_dir / "labcal-make-dev-certs").symlink_to(COMPOSE_DIR / "make-dev-certs.sh")
+    (bin_dir / "labcal-lab-tenant").symlink_to(COMPOSE_DIR / "lab_tenant.py")
     database = f"sqlite:///{tmp / 'labcal.sqlite3'}"
     migrate = subprocess.run(
         [sys.executable, "-m", "labcal_cloud.cli", "--database-url", database, "migrate"],
@@ -77,7 +85,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         check=False,
     )
     assert migrate.returncode == 0, migrate.stderr
-    tenant, station = f"t-{uuid.uuid4().hex[:10]}", f"st-{uuid.uuid4().hex[:8]}"
+    lab_name, station = f"Lab {uuid.uuid4().hex[:10]}", f"st-{uuid.uuid4().hex[:8]}"
     password_file = tmp / "station_password"
     password_file.write_text("station-" + uuid.uuid4().hex)
     broker_dir, ca_dir, data_dir = tmp / "broker", tmp / "ca", tmp / "broker-data"
@@ -86,8 +94,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "PATH": f"{bin_dir}:{VENV_BIN}:{os.environ['PATH']}",
         "LABCAL_DATABASE_URL": database,
         "LABCAL_INGEST_MQTT_PASSWORD": INGEST_PASSWORD,
-        "LABCAL_STATION_TENANT": tenant,
+        "LABCAL_LAB_NAME": lab_name,
         "LABCAL_STATION_ID": station,
+        "LABCAL_MQTT_HOST": "localhost",
+        "EDGE_TEMPLATE": str(COMPOSE_DIR / "station" / "edge.toml"),
+        "EDGE_CONFIG": str(tmp / "station-etc" / "edge.toml"),
+        "EMQX_TLS_DIR": str(tmp / "emqx-tls"),
+        "EMQX_UID": str(os.getuid()),
         "STATION_PASSWORD_FILE": str(password_file),
         "BROKER_HOSTNAMES": "localhost",
         "BROKER_DIR": str(broker_dir),
@@ -97,6 +110,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     }
     first = _provision(env)
     assert first.returncode == 0, first.stdout + first.stderr
+    with sqlite3.connect(tmp / "labcal.sqlite3") as conn:
+        rows = conn.execute(
+            "SELECT id FROM portal_tenants WHERE name = ? AND kind = 'customer'", (lab_name,)
+        ).fetchall()
+    assert len(rows) == 1, f"provision made {len(rows)} tenants named {lab_name!r}"
+    tenant = str(rows[0][0])
 
     tls_port, plain_port = _free_port(), _free_port()
     conf = (DEPLOY / "mosquitto" / "mosquitto.conf").read_text(encoding="utf-8")
@@ -133,7 +152,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             broker_dir,
             ca_dir,
             tenant,
+            lab_name,
             station,
+            tmp / "station-etc" / "edge.toml",
+            tmp / "emqx-tls",
             password_file,
             tls_port,
             plain_port,
@@ -158,13 +180,52 @@ def test_provision_writes_the_broker_files(stack: Stack) -> None:
     assert sorted(users) == sorted(["ingest", stack.station])
 
 
+def test_provision_gives_the_station_the_portals_tenant_id(stack: Stack) -> None:
+    from labcal_edge.config import load_config
+
+    assert stack.tenant != stack.lab_name
+    assert f'lab "{stack.lab_name}" is tenant {stack.tenant}' in stack.first_provision
+    listed = subprocess.run(
+        [str(VENV_BIN / "labcal-cloud"), "station", "list"],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert f"{stack.tenant}\t{stack.station}" in listed, "ingest knows the station's tenant"
+    edge = load_config(stack.edge_config)
+    assert (edge.station.tenant, edge.station.id) == (stack.tenant, stack.station)
+    assert (edge.mqtt.username, edge.mqtt.client_id) == (stack.station, stack.station)
+    assert edge.mqtt.host == "localhost"  # LABCAL_MQTT_HOST
+    template = load_config(COMPOSE_DIR / "station" / "edge.toml")
+    assert template.balance == edge.balance
+    assert template.pipette == edge.pipette
+
+
+def test_provision_copies_the_tls_files_for_emqx(stack: Stack) -> None:
+    for name in ("ca.crt", "server.crt", "server.key"):
+        copy = stack.emqx_tls / name
+        assert copy.read_bytes() == (stack.broker_dir / name).read_bytes(), name
+    assert (stack.emqx_tls / "server.key").stat().st_mode & 0o777 == 0o600
+
+
 def test_provision_runs_again_without_changing_the_station(stack: Stack) -> None:
     ca_before = (stack.broker_dir / "ca.crt").read_bytes()
+    edge_before = stack.edge_config.read_bytes()
     again = _provision(stack.env)
     assert again.returncode == 0, again.stderr
     assert "already registered" in again.stdout
     assert "already has ca.crt" in again.stdout
+    assert f"found tenant {stack.tenant}" in again.stderr
     assert (stack.broker_dir / "ca.crt").read_bytes() == ca_before
+    assert stack.edge_config.read_bytes() == edge_before
+
+
+def test_provision_refuses_a_station_of_another_tenant(stack: Stack) -> None:
+    other = {**stack.env, "LABCAL_LAB_NAME": stack.lab_name + " (other)"}
+    done = _provision(other)
+    assert done.returncode != 0
+    assert f"station {stack.station} is registered for tenant {stack.tenant}" in done.stderr
 
 
 def test_provision_refuses_a_missing_station_password(stack: Stack) -> None:
@@ -200,12 +261,9 @@ def _station_files(stack: Stack) -> tuple[Path, Path, Path]:
     links = stack.tmp / "sim-links"
     sim = (COMPOSE_DIR / "station" / "sim.toml").read_text(encoding="utf-8")
     sim = sim.replace('link_dir = "/tmp/labcal-sim"', f'link_dir = "{links}"')
-    edge = (COMPOSE_DIR / "station" / "edge.toml").read_text(encoding="utf-8")
+    edge = stack.edge_config.read_text(encoding="utf-8")  # as provision wrote it
     replacements = {
         '"/tmp/labcal-sim/': f'"{links}/',
-        'tenant = "demo"': f'tenant = "{stack.tenant}"',
-        '"demo-bal-01"': f'"{stack.station}"',
-        'host = "mosquitto"': 'host = "localhost"',
         "port = 8883": f"port = {stack.tls_port}",
         '"/run/secrets/station_password"': f'"{stack.station_password_file}"',
         '"/etc/labcal/tls/ca.crt"': f'"{stack.ca_dir / "ca.crt"}"',
