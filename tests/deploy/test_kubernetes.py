@@ -78,14 +78,15 @@ def test_kustomization_lists_every_manifest_but_the_secret_example() -> None:
 def test_the_cloud_is_all_there_with_replicas() -> None:
     assert _named("Deployment", "labcal-api")["spec"]["replicas"] == 2
     assert _named("StatefulSet", "labcal-ingest")["spec"]["replicas"] == 2
-    assert _named("Deployment", "labcal-scheduler")["spec"]["replicas"] >= 1
+    assert _named("Deployment", "labcal-scheduler")["spec"]["replicas"] >= 2
     job = _named("Job", "labcal-migrate")
     assert _containers(job)[0]["args"] == ["migrate"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
-    engine = {tuple(_containers(d)[0]["args"]) for d in _docs("CronJob")}
-    assert engine == {("engine", "records"), ("engine", "due"), ("engine", "forecast")}
-    for cron in _docs("CronJob"):
-        assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    pipeline = _named("Deployment", "labcal-pipeline")
+    assert _containers(pipeline)[0]["args"] == ["pipeline", "run"]
+    assert pipeline["spec"]["replicas"] >= 1
+    # the pipeline replaced the engine's batch CronJobs (records, due, forecast)
+    assert [d["metadata"]["name"] for d in _docs("CronJob")] == []
 
 
 def test_long_running_containers_have_probes_and_resources() -> None:
