@@ -93,3 +93,27 @@ def test_edge_unit_runs_what_the_installer_installs() -> None:
     assert re.search(r"^ExecStart=/opt/labcal-edge/venv/bin/labcal-edge run\b", text, re.M)
     assert "/etc/labcal/edge.toml" in text
     assert re.search(r"^User=labcal$", text, re.M)
+
+
+def test_single_lab_unit_runs_serve_on_its_state_directory() -> None:
+    unit = DEPLOY / "systemd" / "labcal.service"
+    text = unit.read_text(encoding="utf-8")
+    start = re.search(r"^ExecStart=(\S+) serve --data-dir (\S+)$", text, re.M)
+    assert start, "ExecStart runs labcal-cloud serve --data-dir DIR"
+    assert Path(start.group(1)).name == "labcal-cloud"
+    assert re.search(r"^StateDirectory=labcal$", text, re.M)
+    assert start.group(2) == "/var/lib/labcal"  # StateDirectory=labcal of a system unit
+    assert re.search(r"^User=labcal$", text, re.M)
+    assert re.search(r"^Restart=on-failure$", text, re.M)
+    assert re.search(r"^KillSignal=SIGTERM$", text, re.M)
+    assert re.search(r"^KillMode=mixed$", text, re.M), "serve stops its own processes in order"
+    env_file = re.search(r"^EnvironmentFile=-?(\S+)$", text, re.M)
+    assert env_file, "settings come from an environment file"
+    example = DEPLOY / "systemd" / "labcal.env.example"
+    assert example.is_file()
+    keys = {
+        line.partition("=")[0].lstrip("#")
+        for line in example.read_text(encoding="utf-8").splitlines()
+        if re.match(r"^#?LABCAL_[A-Z_]+=", line)
+    }
+    assert {"LABCAL_BASE_URL", "LABCAL_LINK_SECRET", "LABCAL_SMTP_HOST"} <= keys
