@@ -166,3 +166,65 @@ def _expand(arg: str, env: dict[str, str]) -> str:
         arg = arg.replace(f"$({name})", value)
     assert "$(" not in arg, f"undefined variable in {arg!r}"
     return arg
+
+
+# --- the EMQX overlay (deploy/k8s/emqx): fleet scale ----------------------------------------
+
+EMQX_DIR = K8S_DIR / "emqx"
+
+
+def _emqx_docs() -> list[dict[str, Any]]:
+    return load_all(EMQX_DIR / "emqx.yaml")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_emqx_overlay_manifests_are_valid_for_kubernetes(version: str) -> None:
+    docs = _emqx_docs() + load_all(EMQX_DIR / "secret.example.yaml")
+    assert {d["kind"] for d in docs} >= {"StatefulSet", "Service", "PodDisruptionBudget"}
+    for doc in docs:
+        kubernetes_validate.validate(doc, version, strict=True)
+
+
+def test_emqx_overlay_builds_on_the_base_and_serves_its_broker_url() -> None:
+    (kustomization,) = load_all(EMQX_DIR / "kustomization.yaml")
+    assert kustomization["resources"] == ["..", "emqx.yaml"]
+    assert kustomization["namespace"] == load_all(K8S_DIR / "kustomization.yaml")[0]["namespace"]
+    url = _named("ConfigMap", "labcal-config")["data"]["LABCAL_MQTT_URL"]
+    host, port = url.removeprefix("mqtts://").split(":")
+    service_name, namespace = host.split(".")[:2]
+    assert namespace == kustomization["namespace"]
+    services = {d["metadata"]["name"]: d for d in _emqx_docs() if d["kind"] == "Service"}
+    (broker,) = [d for d in _emqx_docs() if d["kind"] == "StatefulSet"]
+    client = services[service_name]
+    assert _matches(client["spec"]["selector"], broker)
+    ports = {p["name"]: p["containerPort"] for p in _containers(broker)[0]["ports"]}
+    (mqtts,) = [p for p in client["spec"]["ports"] if p["port"] == int(port)]
+    assert ports[mqtts["targetPort"]] == int(port)
+    headless = services[broker["spec"]["serviceName"]]
+    assert headless["spec"]["clusterIP"] == "None"
+    assert broker["spec"]["replicas"] >= 3, "a cluster survives the loss of one node"
+
+
+def test_emqx_overlay_references_exist_and_deny_by_default() -> None:
+    secrets = {
+        d["metadata"]["name"]: set(d["stringData"])
+        for d in load_all(EMQX_DIR / "secret.example.yaml")
+    }
+    (broker,) = [d for d in _emqx_docs() if d["kind"] == "StatefulSet"]
+    pod = _pod(broker)
+    (container,) = pod["containers"]
+    env = {v["name"]: v for v in container["env"]}
+    for var in env.values():
+        ref = var.get("valueFrom", {}).get("secretKeyRef")
+        if ref:
+            assert ref["key"] in secrets[ref["name"]], ref
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    (tls,) = [v for v in pod["volumes"] if v["name"] == "tls"]
+    for name, var in env.items():
+        if name.startswith("EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__"):
+            directory, file = var["value"].rsplit("/", 1)
+            assert directory == mounts["tls"]
+            assert file in secrets[tls["secret"]["secretName"]], file
+    assert env["EMQX_AUTHORIZATION__NO_MATCH"]["value"] == "deny"
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
