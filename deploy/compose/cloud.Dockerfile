@@ -2,7 +2,9 @@
 # The LabCal cloud image: labcal-shared + labcal-cloud from this repository on python:3.11-slim.
 # Build from the repository root:  docker build -f deploy/compose/cloud.Dockerfile -t labcal-cloud .
 # One image, one process per container: the command picks the role
-# (migrate | ingest | serve-api | station ... ; see docs/operations.md).
+# (migrate | portal-serve | ingest | pipeline run | scheduler run | station ...; see
+# docs/architecture.md, "Which process runs which stage"). `pip install` of the package folders
+# (not editable) ships their data files too: tests/deploy/test_wheel_install.py.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
