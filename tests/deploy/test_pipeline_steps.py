@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -276,17 +276,7 @@ def test_a_missing_variable_is_reported(role_name: str, var: str) -> None:
         ("compose", compose_processes(load_compose())),
         ("k8s", k8s_processes(k8s_docs())),
     ):
-        broken = [
-            Process(
-                p.name,
-                p.words,
-                {k: v for k, v in p.env.items() if k != var},
-                p.files,
-                p.replicas,
-                p.long_running,
-            )
-            for p in processes
-        ]
+        broken = [replace(p, env={k: v for k, v in p.env.items() if k != var}) for p in processes]
         assert f"{role_name} ({runs(ROLES[role_name], broken)[0].name}) lacks {var}" in problems(
             deployment, broken
         )
@@ -294,10 +284,27 @@ def test_a_missing_variable_is_reported(role_name: str, var: str) -> None:
 
 def test_an_unmounted_signing_key_and_too_few_replicas_are_reported() -> None:
     processes = k8s_processes(k8s_docs())
-    unmounted = [Process(p.name, p.words, p.env, {}, 1, p.long_running) for p in processes]
+    unmounted = [replace(p, files={}, replicas=1) for p in processes]
     found = problems("k8s", unmounted)
     assert any("LABCAL_SIGNING_KEY=" in m and "not a mounted secret" in m for m in found)
     assert any(m.startswith("ingest: 1 replicas") for m in found)
+
+
+def test_an_optional_secret_is_reported() -> None:
+    doc = copy.deepcopy(load_compose())
+    doc["services"]["api"]["environment"][LINK] = "${LABCAL_LINK_SECRET:-}"
+    assert "api (api): LABCAL_LINK_SECRET may be empty" in problems(
+        "compose", compose_processes(doc)
+    )
+    docs = copy.deepcopy(k8s_docs())
+    for p in docs:
+        if p["kind"] == "Deployment" and p["metadata"]["name"] == "labcal-pipeline":
+            for var in _pod(p)["containers"][0]["env"]:
+                if var["name"] == LINK:
+                    var["valueFrom"]["secretKeyRef"]["optional"] = True
+    assert "pipeline (Deployment/labcal-pipeline): LABCAL_LINK_SECRET may be empty" in problems(
+        "k8s", k8s_processes(docs)
+    )
 
 
 # --- systemd: one machine, every step in one supervised set ---------------------------------
