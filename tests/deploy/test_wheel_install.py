@@ -5,7 +5,9 @@ packages' data files (migrations, templates, static files, JSON tables, ``py.typ
 the wheels, or the installed ``labcal-cloud migrate`` silently skips the migrations it cannot see.
 
 The wheels are built from copies of the package folders (without the editable install's
-``*.egg-info``, as the images' ``.dockerignore`` does), installed with ``--no-deps`` into a fresh
+``*.egg-info``, as the images' ``.dockerignore`` does) by pip's isolated build (it takes the
+build backend, setuptools, from the index pip is configured with, as scripts/bootstrap does),
+installed with ``--no-deps`` into a fresh
 virtual environment in a temporary directory; the third-party packages come from this project's
 ``.venv`` through a ``.pth`` line (offline, and fast), which adds that directory to ``sys.path``
 without running its ``.pth`` files, so the editable installs of the LabCal packages stay out.
