@@ -1,6 +1,8 @@
-"""Child processes of ``demo up``: start each in its own session (so Ctrl-C reaches only the
-supervisor, which then stops them in reverse order), tee its output to a log file, wait until it
-is ready, and stop them all with SIGTERM (then SIGKILL after a grace period).
+"""Child processes of ``serve`` (and ``demo up``): start each in its own session (so Ctrl-C
+reaches only the supervisor, which then stops them in reverse order), tee its output to a log
+file (appended to: a restarted child writes after its predecessor), wait until it is ready,
+restart one that crashed (same command, same place in the stop order), and stop them all with
+SIGTERM (then SIGKILL after a grace period).
 
 Children also get ``PR_SET_PDEATHSIG`` = SIGTERM on Linux: if the supervisor itself is killed,
 they are told to stop too.
@@ -51,6 +53,10 @@ class Child:
     name: str
     proc: subprocess.Popen[bytes]
     log_path: Path
+    argv: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    started_at: float = field(default_factory=time.monotonic)
     lines: list[str] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
     _drained: bool = False  # the output is read to its end and the process has exited
@@ -109,23 +115,50 @@ class Supervisor:
         """The environment of the children started from now on."""
         self._env = dict(env)
 
-    def start(self, name: str, argv: Sequence[str], cwd: Path | None = None) -> Child:
+    def start(
+        self,
+        name: str,
+        argv: Sequence[str],
+        cwd: Path | None = None,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> Child:
+        """Start ``argv`` with the supervisor's environment plus ``extra_env``."""
+        env = {**self._env, **(extra_env or {})}
+        child = self._spawn(name, tuple(argv), env, cwd)
+        self.children.append(child)
+        return child
+
+    def restart(self, old: Child) -> Child:
+        """Start ``old``'s command again (same environment, same log file); the new child takes
+        its place in the stop order. Whatever is left of the old one's process group is killed."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(old.pid, signal.SIGKILL)
+        child = self._spawn(old.name, old.argv, old.env, old.cwd)
+        self.children[self.children.index(old)] = child
+        return child
+
+    def _spawn(
+        self, name: str, argv: tuple[str, ...], env: dict[str, str], cwd: Path | None
+    ) -> Child:
         if self.stopping.is_set():
             raise ChildFailedError(f"not starting {name}: stopping")
         log_path = self._logs / f"{name}.log"
         log_file = open(log_path, "ab")  # noqa: SIM115 - closed by the reader thread
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=log_file,
-            env=self._env,
-            cwd=cwd,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,  # only prctl(2) between fork and exec
-        )
-        child = Child(name, proc, log_path, stopping=self.stopping)
-        self.children.append(child)
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # only prctl(2) between fork and exec
+            )
+        except OSError:
+            log_file.close()
+            raise
+        child = Child(name, proc, log_path, argv, env, cwd, stopping=self.stopping)
         threading.Thread(
             target=self._read, args=(child, proc.stdout, log_file), daemon=True
         ).start()
@@ -153,9 +186,16 @@ class Supervisor:
     def wait_exit(self, child: Child, timeout: float) -> int:
         return child.proc.wait(timeout)
 
-    def stop_all(self, grace_s: float = 10.0, say: Callable[[str], None] = print) -> None:
-        """SIGTERM to each child, newest first, waiting for each; SIGKILL whoever is left."""
-        for child in reversed(self.children):
+    def stop_all(
+        self,
+        grace_s: float = 10.0,
+        say: Callable[[str], None] = print,
+        order: Sequence[Child] | None = None,
+    ) -> None:
+        """SIGTERM to each child, in ``order`` (default: newest first), waiting for each; then
+        SIGKILL to the process group of every child, so nothing is left behind."""
+        self.stopping.set()
+        for child in reversed(self.children) if order is None else order:
             if not child.alive():
                 continue
             say(f"stopping {child.name} (pid {child.pid})")
