@@ -1,4 +1,4 @@
-"""The demo's process supervisor with real child processes."""
+"""The process supervisor of ``serve`` and ``demo up`` with real child processes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from labcal_cloud.demo.supervisor import ChildFailedError, Supervisor
+from labcal_cloud.serve.supervisor import ChildFailedError, Supervisor
 
-from .run_demo import alive, wait_until
+from .processes import alive, wait_until
 
 STUBBORN = """
 import signal, subprocess, sys, time
@@ -49,7 +49,7 @@ def test_waiting_for_a_line_fails_clearly_when_the_child_exits(tmp_path: Path) -
 SUPERVISOR = """
 import os, sys, time
 from pathlib import Path
-from labcal_cloud.demo.supervisor import Supervisor
+from labcal_cloud.serve.supervisor import Supervisor
 sup = Supervisor(Path(sys.argv[1]), dict(os.environ), lambda child, line: None)
 child = sup.start("sleeper", [sys.executable, "-c", "import time; time.sleep(600)"])
 print(child.pid, flush=True)
@@ -76,3 +76,27 @@ def test_children_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
         proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_a_restarted_child_runs_the_same_command_appends_to_its_log_and_keeps_its_place(
+    tmp_path: Path,
+) -> None:
+    sup = Supervisor(tmp_path / "logs", dict(os.environ), lambda child, line: None)
+    script = "import os, time; print('up', os.getpid(), flush=True); time.sleep(600)"
+    first = sup.start("first", [sys.executable, "-c", "import time; time.sleep(600)"])
+    crashing = sup.start("crashing", [sys.executable, "-c", script], extra_env={"ROLE": "x"})
+    last = sup.start("last", [sys.executable, "-c", "import time; time.sleep(600)"])
+    crashing.wait_for_line(r"^up ", 60)
+    crashing.proc.kill()
+    crashing.proc.wait()
+    again = sup.restart(crashing)
+    found = again.wait_for_line(r"^up (\d+)", 60)
+    assert int(found.group(1)) == again.pid != crashing.pid
+    assert again.env["ROLE"] == "x"
+    assert sup.children == [first, again, last]  # stopped newest first: last, again, first
+    log = (tmp_path / "logs" / "crashing.log").read_text()
+    assert log.count("up ") == 2  # both lives, one after the other
+    said: list[str] = []
+    sup.stop_all(say=said.append)
+    stopping = [line.split()[1] for line in said if line.startswith("stopping ")]
+    assert stopping == ["last", "crashing", "first"]
