@@ -43,3 +43,46 @@ def test_metric_value_by_name_and_labels() -> None:
     assert metric_value(TEXT, "labcal_scheduler_passes_total", {}) == 12
     assert metric_value(TEXT, name, {"kind": "sms"}) is None
     assert metric_value("", name, {}) is None
+
+
+def test_the_scheduler_deliveries_are_said_when_they_grow() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from labcal_cloud.serve.deliveries import DeliveryWatch
+
+    served = {"text": ""}
+
+    class Metrics(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = served["text"].encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    said: list[str] = []
+    try:
+        watch = DeliveryWatch(f"http://127.0.0.1:{server.server_address[1]}/metrics", said.append)
+        sent = 'labcal_scheduler_deliveries_total{kind="reminder",outcome="sent"} %d\n'
+        served["text"] = sent % 0
+        watch.check(pid=10, now=100.0)
+        served["text"] = sent % 2
+        watch.check(pid=10, now=101.0)  # too soon: not read
+        watch.check(pid=10, now=102.0)
+        watch.check(pid=10, now=104.0)  # unchanged: nothing said
+        served["text"] = sent % 1  # a restarted scheduler (new pid) counts from 0
+        watch.check(pid=11, now=106.0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert said == [
+        "scheduler: 2 reminder(s) delivered (2 since the start)",
+        "scheduler: 1 reminder(s) delivered (3 since the start)",
+    ]
+    assert watch.delivered == 3

@@ -57,29 +57,38 @@ def _stop_cleanly(run: Running) -> None:
     wait_until(lambda: not any(alive(p) for p in pids), 30, "every role gone")
 
 
-@pytest.mark.parametrize("broker", ["mosquitto", "embedded"])
+@pytest.mark.parametrize(
+    ("backend", "broker"),
+    [
+        ("sqlite", "mosquitto"),
+        ("sqlite", "embedded"),
+        pytest.param("postgresql", "mosquitto", marks=pytest.mark.postgres),
+    ],
+)
 def test_data_and_secrets_survive_a_restart_on_the_same_data_dir(
-    tmp_path: Path, broker: str
+    tmp_path: Path, backend: str, broker: str, request: pytest.FixtureRequest
 ) -> None:
     data_dir = tmp_path / "labcal"  # missing: serve makes it
+    database = f"sqlite:///{data_dir / 'labcal.sqlite3'}"
     port = _free_port()
     args = ["--data-dir", str(data_dir), "--roles", ROLES, "--port", str(port)]
     args += ["--broker", broker, "--broker-port", "0"]
+    if backend == "postgresql":
+        database = str(request.getfixturevalue("fresh_database_url"))
+        args += ["--database-url", database]
     with serve(*args) as run:
         url = run.wait_line(r"Portal:\s+(http://\S+)/login", 180).group(1)
         assert url == f"http://127.0.0.1:{port}"
         for role in ("broker", "api", "ingest"):
             run.wait_line(rf"^\[\s*[\d.]+s\] {role}: ready \(pid \d+", 5)
         assert "secrets made in" in run.output()
+        assert (data_dir / "labcal.sqlite3").exists() == (backend == "sqlite")
         assert re.search(r"database: ready \((\d+) migrations applied\)", run.output())
         with httpx.Client(base_url=url, timeout=30) as client:
             ready = client.get("/readyz")
             assert ready.status_code == 200, ready.text
             env = serve_env()
-            env.update(
-                LABCAL_DATABASE_URL=f"sqlite:///{data_dir / 'labcal.sqlite3'}",
-                LABCAL_ADMIN_PASSWORD=PASSWORD,
-            )
+            env.update(LABCAL_DATABASE_URL=database, LABCAL_ADMIN_PASSWORD=PASSWORD)
             made = subprocess.run(
                 [CLOUD, "portal-admin", "--email", "admin@provider.example"],
                 env=env,

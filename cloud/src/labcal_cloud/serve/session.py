@@ -35,9 +35,10 @@ from labcal_cloud.serve.data_dir import (
     load_or_create_secrets,
     prepare_data_dir,
 )
+from labcal_cloud.serve.deliveries import DeliveryWatch
 from labcal_cloud.serve.lifecycle import ServeStartError, StopRequestedError
 from labcal_cloud.serve.options import ServeInputError, ServeOptions
-from labcal_cloud.serve.probes import http_ok, http_text, metric_value, port_taken
+from labcal_cloud.serve.probes import http_ok, port_taken
 from labcal_cloud.serve.roles import Readiness, RoleInputs, RoleSpec, command_of, role_specs
 from labcal_cloud.serve.supervisor import Child, ChildFailedError, Supervisor
 
@@ -46,7 +47,6 @@ __all__ = ["ServeSession", "labcal_bin"]
 _READY_TIMEOUT_S = {"broker": 30.0, "api": 120.0, "ingest": 90.0}
 _START_ATTEMPTS = 3
 _CHANGE_LINES = ("pipeline", "scheduler")  # roles whose "<role>: …" lines reach the console
-_DELIVERIES_EVERY_S = 2.0
 
 
 def labcal_bin(name: str) -> str:
@@ -101,9 +101,7 @@ class ServeSession:
         self._failures: dict[str, int] = {}
         self._restarts: dict[str, int] = {}
         self._restart_at: dict[str, float] = {}
-        self._deliveries_checked = 0.0
-        self._deliveries_seen: tuple[int, float] = (0, 0.0)  # (scheduler pid, its count)
-        self.delivered = 0
+        self._deliveries: DeliveryWatch | None = None
 
     # -- before any role runs
     def prepare(self) -> None:
@@ -357,23 +355,12 @@ class ServeSession:
 
     def _report_deliveries(self, now: float) -> None:
         child = self.running.get("scheduler")
-        if child is None or not child.alive() or now - self._deliveries_checked < 2.0:
+        if child is None or not child.alive():
             return
-        self._deliveries_checked = now
-        spec = next(s for s in self.specs if s.name == "scheduler")
-        text = http_text(spec.probe.replace("/readyz", "/metrics"), 1.0)
-        labels = {"kind": "reminder", "outcome": "sent"}
-        value = metric_value(text or "", "labcal_scheduler_deliveries_total", labels)
-        if value is None:
-            return
-        pid, seen = self._deliveries_seen
-        if pid != child.pid:
-            seen = 0.0  # a restarted scheduler counts from 0
-        if value > seen:
-            new = int(value - seen)
-            self.delivered += new
-            self.say(f"scheduler: {new} reminder(s) delivered ({self.delivered} since the start)")
-        self._deliveries_seen = (child.pid, value)
+        if self._deliveries is None:
+            spec = next(s for s in self.specs if s.name == "scheduler")
+            self._deliveries = DeliveryWatch(spec.probe.replace("/readyz", "/metrics"), self.say)
+        self._deliveries.check(child.pid, now)
 
     def banner(self) -> list[str]:
         """Where to look, once every role is ready."""
