@@ -1,7 +1,8 @@
-"""``labcal-cloud serve`` end to end on SQLite with the roles every installation has today
-(broker, api, ingest), as real OS processes with a real broker: the data (a provider, a
-customer tenant with its admin, a registered device) and the secrets survive a restart on the
-same data dir; a role killed with SIGKILL is restarted and reported; bad input exits 2."""
+"""``labcal-cloud serve`` end to end on SQLite (and PostgreSQL) with the roles every installation
+has today (broker, api, ingest), as real OS processes with a real broker: the data (a provider,
+a customer tenant with its admin, a registered device) and the secrets survive a restart on the
+same data dir; a role killed with SIGKILL is restarted and reported; bad input (a file as data
+dir, an unknown role, a port in use, a data dir another serve runs on) exits 2."""
 
 from __future__ import annotations
 
@@ -153,6 +154,11 @@ def test_a_killed_role_is_restarted_and_reported(tmp_path: Path) -> None:
     with serve(*args) as run:
         url = run.wait_line(r"Portal:\s+(http://\S+)/login", 180).group(1)
         first = int(run.wait_line(r"ingest: ready \(pid (\d+)\)", 5).group(1))
+        second_serve = _bad([*args[:4], "--port", "0", "--broker-port", "0"])
+        assert second_serve.returncode == 2, second_serve.stdout + second_serve.stderr
+        assert f"data dir {data_dir} is in use by another serve (pid {run.proc.pid})" in (
+            second_serve.stderr
+        )
         mark = len(run.lines)
         os.kill(first, signal.SIGKILL)
         crashed = run.wait_line(

@@ -21,6 +21,7 @@ from labcal_cloud.demo.layout import DemoPaths
 from labcal_cloud.demo.stations import DemoStations, MqttTarget
 from labcal_cloud.demo.world import DemoWorld, seed_fleet, seed_world
 from labcal_cloud.serve.console import Console
+from labcal_cloud.serve.data_dir import ServePaths, holder_of_lock
 from labcal_cloud.serve.lifecycle import ServeStartError, run_supervised
 from labcal_cloud.serve.options import ServeInputError, ServeOptions
 from labcal_cloud.serve.session import ServeSession, labcal_bin
@@ -49,6 +50,10 @@ def _fresh_data_dir(opts: DemoOptions, say: Console) -> DemoPaths | None:
         return None
     if root.exists() and any(root.iterdir()) and not marker.exists():
         say(f"demo: {root} is not empty and was not made by the demo; choose --data-dir")
+        return None
+    holder = holder_of_lock(ServePaths(root).lock)
+    if holder is not None:
+        say(f"demo: {root} is in use by a running demo (pid {holder}); choose --data-dir")
         return None
     if root.exists():
         shutil.rmtree(root)

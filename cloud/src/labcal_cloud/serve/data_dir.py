@@ -8,6 +8,7 @@ restarts), ``DIR/broker/`` (the private Mosquitto's configuration and persistenc
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 from collections.abc import Mapping
@@ -16,7 +17,15 @@ from pathlib import Path
 
 from labcal_cloud.serve.signing import write_signing_pair
 
-__all__ = ["DataDirError", "Secrets", "ServePaths", "load_or_create_secrets", "prepare_data_dir"]
+__all__ = [
+    "DataDirError",
+    "Secrets",
+    "ServePaths",
+    "holder_of_lock",
+    "load_or_create_secrets",
+    "lock_data_dir",
+    "prepare_data_dir",
+]
 
 
 class DataDirError(ValueError):
@@ -56,6 +65,10 @@ class ServePaths:
         return self.secrets / "signing-cert.pem"
 
     @property
+    def lock(self) -> Path:
+        return self.root / "serve.lock"
+
+    @property
     def broker(self) -> Path:
         return self.root / "broker"
 
@@ -89,6 +102,38 @@ def prepare_data_dir(root: Path) -> ServePaths:
     if not os.access(root, os.W_OK):
         raise DataDirError(f"data dir {root} is not writable")
     return paths
+
+
+def holder_of_lock(lock: Path) -> int | None:
+    """The pid of the process holding ``lock`` (a running serve), or None."""
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        return int(text) if text.isdigit() else -1
+    finally:
+        os.close(fd)  # closing releases a lock taken here
+    return None
+
+
+def lock_data_dir(paths: ServePaths) -> int:
+    """Hold ``DIR/serve.lock`` for the life of this process (one serve per data dir: two would
+    share the SQLite file, the broker's state and the logs); return its file descriptor."""
+    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        holder = holder_of_lock(paths.lock)
+        who = f" (pid {holder})" if holder and holder > 0 else ""
+        raise DataDirError(f"data dir {paths.root} is in use by another serve{who}") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd  # children do not inherit it (close_fds); it is released when serve exits
 
 
 def _write_private(path: Path, text: str) -> None:

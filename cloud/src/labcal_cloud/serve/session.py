@@ -33,6 +33,7 @@ from labcal_cloud.serve.data_dir import (
     Secrets,
     ServePaths,
     load_or_create_secrets,
+    lock_data_dir,
     prepare_data_dir,
 )
 from labcal_cloud.serve.deliveries import DeliveryWatch
@@ -102,6 +103,7 @@ class ServeSession:
         self._restarts: dict[str, int] = {}
         self._restart_at: dict[str, float] = {}
         self._deliveries: DeliveryWatch | None = None
+        self._lock_fd: int | None = None  # DIR/serve.lock, held while this session runs
 
     # -- before any role runs
     def prepare(self) -> None:
@@ -110,6 +112,7 @@ class ServeSession:
         opts = self.opts
         try:
             paths = prepare_data_dir(opts.data_dir)
+            self._lock_fd = lock_data_dir(paths)
         except DataDirError as exc:
             raise ServeInputError(str(exc)) from exc
         self.paths = paths
