@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
         default=Path(".cache/demo"),
         help="recreated at every start (only if the demo made it; default .cache/demo)",
     )
-    add_serve_flags(up, port=0, broker_port=0)
+    add_serve_flags(up, port=0, broker_port=0, broker_env="LABCAL_DEMO_BROKER")
     up.add_argument("--password", default="demo-password-1", help="every demo user's password")
     up.add_argument("--devices", type=int, default=40, help="portal demo devices (default 40)")
     up.set_defaults(handler=run_up)

@@ -22,8 +22,11 @@ from labcal_cloud.settings import Settings
 __all__ = ["add_serve_flags", "register", "serve_options"]
 
 
-def add_serve_flags(p: argparse.ArgumentParser, *, port: int, broker_port: int) -> None:
-    """The flags ``serve`` and ``demo up`` share (``--data-dir`` is each command's own)."""
+def add_serve_flags(
+    p: argparse.ArgumentParser, *, port: int, broker_port: int, broker_env: str | None = None
+) -> None:
+    """The flags ``serve`` and ``demo up`` share (``--data-dir`` is each command's own);
+    ``broker_env``: an environment variable that gives ``--broker`` its default."""
     p.add_argument(
         "--roles",
         default=",".join(ROLES),
@@ -45,12 +48,13 @@ def add_serve_flags(p: argparse.ArgumentParser, *, port: int, broker_port: int) 
         metavar="URL",
         help="use this broker (mqtt://host:port); then no broker is started",
     )
+    env_note = f"; env {broker_env}" if broker_env else ""
     p.add_argument(
         "--broker",
         choices=("auto", "mosquitto", "embedded"),
-        default=os.environ.get("LABCAL_DEMO_BROKER", "auto"),
-        help="the broker to start: auto (default; env LABCAL_DEMO_BROKER): a private Mosquitto "
-        "when the binary is present, else the embedded amqtt (MQTT 3.1.1)",
+        default=os.environ.get(broker_env, "auto") if broker_env else "auto",
+        help=f"the broker to start: auto (default{env_note}): a private Mosquitto when the "
+        "binary is present, else the embedded amqtt (MQTT 3.1.1)",
     )
     p.add_argument(
         "--broker-port",
