@@ -100,3 +100,16 @@ def test_a_restarted_child_runs_the_same_command_appends_to_its_log_and_keeps_it
     sup.stop_all(say=said.append)
     stopping = [line.split()[1] for line in said if line.startswith("stopping ")]
     assert stopping == ["last", "crashing", "first"]
+
+
+def test_a_chatty_child_keeps_a_bounded_memory_of_its_lines(tmp_path: Path) -> None:
+    sup = Supervisor(tmp_path / "logs", dict(os.environ), lambda child, line: None)
+    script = "for i in range(10_000): print('line', i)\nprint('done', flush=True)\n"
+    script += "import time; time.sleep(600)"
+    child = sup.start("chatty", [sys.executable, "-c", script])
+    assert child.wait_for_line(r"^done$", 60).group(0) == "done"
+    assert len(child.lines) <= 2000
+    assert child.dropped + len(child.lines) == 10_001
+    assert child.lines[-1] == "done"
+    sup.stop_all(say=lambda text: None)
+    assert (tmp_path / "logs" / "chatty.log").read_text().count("\n") == 10_001  # all kept

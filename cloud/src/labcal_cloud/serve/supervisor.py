@@ -26,6 +26,7 @@ from typing import IO
 __all__ = ["Child", "ChildFailedError", "Supervisor"]
 
 _PR_SET_PDEATHSIG = 1
+_KEEP_LINES = 2000  # per child, in memory; its log file has them all
 
 
 class ChildFailedError(RuntimeError):
@@ -57,7 +58,8 @@ class Child:
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
     started_at: float = field(default_factory=time.monotonic)
-    lines: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # the latest output lines (bounded)
+    dropped: int = 0  # older lines no longer in ``lines`` (a role runs for months)
     changed: threading.Condition = field(default_factory=threading.Condition)
     _drained: bool = False  # the output is read to its end and the process has exited
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -70,17 +72,18 @@ class Child:
         return self.proc.poll() is None
 
     def wait_for_line(self, pattern: str, timeout: float) -> re.Match[str]:
-        """The first output line matching ``pattern`` (seen before or after the call)."""
+        """The first output line matching ``pattern`` (seen before or after the call, among
+        the lines still kept)."""
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
         seen = 0
         with self.changed:
             while True:
-                for line in self.lines[seen:]:
+                for line in self.lines[max(0, seen - self.dropped) :]:
                     found = regex.search(line)
                     if found:
                         return found
-                seen = len(self.lines)
+                seen = self.dropped + len(self.lines)
                 if self.stopping.is_set():
                     raise ChildFailedError(f"{self.name}: stopped while waiting for it")
                 if not self.alive() and self._drained:
@@ -173,6 +176,9 @@ class Supervisor:
                 line = raw.decode("utf-8", "replace").rstrip("\n")
                 with child.changed:
                     child.lines.append(line)
+                    if len(child.lines) > _KEEP_LINES:
+                        del child.lines[: _KEEP_LINES // 2]
+                        child.dropped += _KEEP_LINES // 2
                     child.changed.notify_all()
                 self._on_line(child, line)
         finally:
