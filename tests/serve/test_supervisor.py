@@ -113,3 +113,17 @@ def test_a_chatty_child_keeps_a_bounded_memory_of_its_lines(tmp_path: Path) -> N
     assert child.lines[-1] == "done"
     sup.stop_all(say=lambda text: None)
     assert (tmp_path / "logs" / "chatty.log").read_text().count("\n") == 10_001  # all kept
+
+
+def test_a_big_log_moves_aside_when_its_child_starts_again(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    sup = Supervisor(logs, dict(os.environ), lambda child, line: None, max_log_bytes=100)
+    child = sup.start("role", [sys.executable, "-c", "print('x' * 200, flush=True)"])
+    child.wait_for_line(r"^x+$", 60)
+    child.proc.wait()
+    again = sup.restart(child)
+    again.wait_for_line(r"^x+$", 60)
+    again.proc.wait()
+    sup.stop_all(say=lambda text: None)
+    assert (logs / "role.log.1").read_text() == "x" * 200 + "\n"  # the first life
+    assert (logs / "role.log").read_text() == "x" * 200 + "\n"  # the second

@@ -1,6 +1,7 @@
 """Child processes of ``serve`` (and ``demo up``): start each in its own session (so Ctrl-C
 reaches only the supervisor, which then stops them in reverse order), tee its output to a log
-file (appended to: a restarted child writes after its predecessor), wait until it is ready,
+file (appended to: a restarted child writes after its predecessor; a log over 64 MiB moves
+to <name>.log.1 when its child starts again), wait until it is ready,
 restart one that crashed (same command, same place in the stop order), and stop them all with
 SIGTERM (then SIGKILL after a grace period).
 
@@ -106,9 +107,11 @@ class Supervisor:
         env: Mapping[str, str],
         on_line: Callable[[Child, str], None],
         stopping: threading.Event | None = None,
+        max_log_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.stopping = stopping or threading.Event()  # set: no new child, waits give up
         self._logs = logs
+        self._max_log_bytes = max_log_bytes  # a bigger log moves to <name>.log.1 at a (re)start
         self._env = dict(env)
         self._on_line = on_line
         self.children: list[Child] = []
@@ -146,6 +149,9 @@ class Supervisor:
         if self.stopping.is_set():
             raise ChildFailedError(f"not starting {name}: stopping")
         log_path = self._logs / f"{name}.log"
+        with contextlib.suppress(FileNotFoundError):
+            if log_path.stat().st_size > self._max_log_bytes:
+                log_path.replace(log_path.with_name(f"{name}.log.1"))  # the one before goes
         log_file = open(log_path, "ab")  # noqa: SIM115 - closed by the reader thread
         try:
             proc = subprocess.Popen(
