@@ -1,8 +1,10 @@
-"""Demo figures: how long ``labcal-cloud demo up`` (what ``./scripts/run`` runs after bootstrap)
-takes to print the portal URL, to show a signed certificate and an inbox reminder, and to stop
-every process after SIGINT. Median of several runs, each in a fresh data directory.
+"""Demo figures: how long ``labcal-cloud demo up`` (what ``./scripts/run`` runs after bootstrap:
+serve on a fresh data dir, seeded, with simulated stations) takes to print the portal URL, to
+sign a certificate (the pipeline's console line) and deliver a reminder (the scheduler's), and
+to stop every process after SIGINT. Median of several runs, each in a fresh data directory.
 
-Run: .venv/bin/python bench/bench_demo_startup.py [--runs 3]
+Run: .venv/bin/python bench/bench_demo_startup.py [--runs 3] [--roles broker,api,ingest]
+(``--roles`` without pipeline and scheduler: the certificate and reminder marks are left out)
 """
 
 from __future__ import annotations
@@ -19,22 +21,24 @@ import time
 from pathlib import Path
 
 CLOUD = str(Path(sys.executable).parent / "labcal-cloud")
-MARKS = {
+ALL_MARKS = {
     "portal URL printed": r"Portal:",
-    "first usage projected": r"worker: usage projected",
-    "reminder in the inbox": r"reminder\(s\) delivered to the portal inbox",
-    "certificate signed": r"worker: certificate signed",
+    "reminder delivered": r"scheduler: \d+ reminder\(s\) delivered",
+    "certificate signed": r"pipeline: certificate \S+ signed",
     "quick check done": r"gravimetric-2: ",
     "balance agent ready": r"edge demo-bal-01: ready",
 }
+NEEDS_ROLE = {"reminder delivered": "scheduler", "certificate signed": "pipeline"}
+ROLES = "broker,api,ingest,pipeline,scheduler"
+MARKS = dict(ALL_MARKS)
 
 
-def one_run(data_dir: Path) -> dict[str, float]:
+def one_run(data_dir: Path, roles: str) -> dict[str, float]:
     started = time.monotonic()
     seen: dict[str, float] = {}
     done = threading.Event()
     proc = subprocess.Popen(
-        [CLOUD, "demo", "up", "--data-dir", str(data_dir)],
+        [CLOUD, "demo", "up", "--data-dir", str(data_dir), "--roles", roles],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -69,11 +73,16 @@ def one_run(data_dir: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--roles", default=ROLES, help=f"serve's roles (default {ROLES})")
     args = parser.parse_args()
+    roles = set(args.roles.split(","))
+    for name, role in NEEDS_ROLE.items():
+        if role not in roles:
+            del MARKS[name]
     results = []
     for i in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="labcal-demo-bench-") as tmp:
-            results.append(one_run(Path(tmp) / "demo"))
+            results.append(one_run(Path(tmp) / "demo", args.roles))
         print(f"run {i + 1}: " + ", ".join(f"{k} {v:.1f} s" for k, v in results[-1].items()))
     print(f"\nlabcal-cloud demo up, median of {args.runs} runs (seconds from start):")
     for name in [*MARKS, "stop after SIGINT"]:

@@ -1,4 +1,5 @@
-"""Start ``scripts/run`` as a subprocess and follow its output (helpers for the demo tests)."""
+"""Start ``scripts/run`` (``labcal-cloud demo up``) as a subprocess and follow its output
+(helpers for the demo tests)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+CLOUD = str(Path(sys.executable).parent / "labcal-cloud")
 
 
 class DemoProcess:

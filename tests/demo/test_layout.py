@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from labcal_cloud.demo.layout import (
@@ -11,10 +10,9 @@ from labcal_cloud.demo.layout import (
     DemoPaths,
     edge_toml,
     gravimetric_script,
-    mosquitto_conf,
     station_toml,
 )
-from labcal_cloud.demo.projector import weekly_cycles
+from labcal_cloud.serve.broker import mosquitto_conf
 from labcal_edge.config import parse_config
 from labcal_sim.station_config import parse_station_config
 
@@ -37,6 +35,8 @@ def test_edge_files_parse_and_point_at_the_stations_pty_links(tmp_path: Path) ->
     config = parse_config(edge_toml(paths, BALANCE_STATION, "tenant1", 41883))
     assert (config.station.tenant, config.station.id) == ("tenant1", "demo-bal-01")
     assert (config.mqtt.host, config.mqtt.port) == ("127.0.0.1", 41883)
+    elsewhere = parse_config(edge_toml(paths, BALANCE_STATION, "t", 1883, mqtt_host="mq.lab"))
+    assert elsewhere.mqtt.host == "mq.lab"  # demo up --mqtt-url
     assert config.mqtt.protocol == "5"
     embedded = parse_config(
         edge_toml(
@@ -64,12 +64,6 @@ def test_scripts_and_broker_config() -> None:
     conf = mosquitto_conf(41883, Path("/x"), "me")
     assert "listener 41883 127.0.0.1\n" in conf
     assert "user me\n" in conf
-
-
-def test_weekly_cycles_from_lifetime_counters() -> None:
-    def at(day: int) -> datetime:
-        return datetime(2026, 11, day, 12, tzinfo=UTC)
-
-    # Mon 16, Wed 18 | Mon 23, Tue 24 (after a service reset to 5)
-    weeks = weekly_cycles([(at(18), 30), (at(16), 10), (at(23), 42), (at(24), 5)])
-    assert {str(k): v for k, v in weeks.items()} == {"2026-11-16": 30, "2026-11-23": 17}
+    assert "persistence false\n" in conf  # the demo's broker starts empty every time
+    kept = mosquitto_conf(1883, Path("/x/logs"), "me", Path("/x/broker/data"))
+    assert "persistence true\npersistence_location /x/broker/data/\n" in kept  # serve's

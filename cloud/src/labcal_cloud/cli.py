@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "labcal_cloud.scheduler.commands",
     "labcal_cloud.engine.commands",
     "labcal_cloud.demo.commands",
+    "labcal_cloud.serve.commands",
 ]
 
 

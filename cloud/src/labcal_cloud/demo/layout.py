@@ -17,7 +17,6 @@ __all__ = [
     "SimPipette",
     "edge_toml",
     "gravimetric_script",
-    "mosquitto_conf",
     "station_toml",
 ]
 
@@ -64,19 +63,9 @@ BENCH_STATION = SimStation(
 
 @dataclass(frozen=True, slots=True)
 class DemoPaths:
+    """The demo's own files in the data dir (``serve``'s are in :class:`ServePaths`)."""
+
     root: Path
-
-    @property
-    def database(self) -> Path:
-        return self.root / "labcal.sqlite3"
-
-    @property
-    def database_url(self) -> str:
-        return f"sqlite:///{self.database}"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
 
     def devices(self, station: SimStation) -> Path:
         return self.root / "dev" / station.id
@@ -97,18 +86,6 @@ class DemoPaths:
     @property
     def fleet(self) -> Path:
         return self.root / "fleet.json"
-
-    @property
-    def signing_key(self) -> Path:
-        return self.root / "signing-key.pem"
-
-    @property
-    def signing_cert(self) -> Path:
-        return self.root / "signing-cert.pem"
-
-    @property
-    def broker_conf(self) -> Path:
-        return self.root / "mosquitto.conf"
 
 
 def _link(paths: DemoPaths, station: SimStation, kind: str, serial: str) -> Path:
@@ -152,12 +129,13 @@ def edge_toml(
     tenant: str,
     mqtt_port: int,
     *,
+    mqtt_host: str = "127.0.0.1",
     pipettes: tuple[SimPipette, ...] | None = None,
     log_level: str = "INFO",
     mqtt_protocol: str = "5",
     mqtt_username: str | None = None,
 ) -> str:
-    """The edge agent's file for ``station`` (plain MQTT to the private broker on 127.0.0.1);
+    """The edge agent's file for ``station`` (plain MQTT, by default to serve's broker);
     ``pipettes`` narrows the pipettes (a gravimetric run uses the first one listed)."""
     lines = [
         f'log_level = "{log_level}"',
@@ -166,7 +144,7 @@ def edge_toml(
         f'id = "{station.id}"',
         f'data_dir = "{paths.edge_data(station)}"',
         "[mqtt]",
-        'host = "127.0.0.1"',
+        f'host = "{mqtt_host}"',
         f"port = {mqtt_port}",
         f'protocol = "{mqtt_protocol}"',
         "reconnect_base_s = 0.2",
@@ -203,18 +181,3 @@ def gravimetric_script(volumes_ul: tuple[float, ...]) -> str:
     if volumes_ul:  # else the workflow's defaults for the pipette and the mode
         text += f"volumes_ul = [{', '.join(f'{v:g}' for v in volumes_ul)}]\n"
     return text
-
-
-def mosquitto_conf(port: int, data: Path, user: str) -> str:
-    """A private, loopback-only broker for the demo (the machine's own broker is never used);
-    ``user``: run as this user (Mosquitto started as root otherwise switches to 'mosquitto')."""
-    return (
-        "per_listener_settings false\n"
-        f"user {user}\n"
-        f"listener {port} 127.0.0.1\n"
-        "allow_anonymous true\n"
-        "persistence false\n"
-        "max_queued_messages 100000\n"
-        "log_type error\nlog_type warning\n"
-        f"log_dest file {data / 'mosquitto.log'}\n"
-    )

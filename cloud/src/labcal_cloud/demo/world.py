@@ -1,15 +1,14 @@
 """The seeded demo world: the portal's demo tenant and users, the simulated pipettes and a fleet
-registered in it, the stations registered for ingest, and the provider's signing key."""
+registered in it, the stations registered for ingest (the signing key is serve's, in the data
+dir)."""
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from labcal_cloud.demo.layout import BALANCE_STATION, BENCH_STATION, DemoPaths, SimStation
@@ -20,7 +19,7 @@ from labcal_cloud.registry.store import OrderItem
 from labcal_cloud.stations.passwords import mosquitto_hash
 from labcal_cloud.storage.ports import StationRecord, StationStore
 
-__all__ = ["DemoWorld", "FleetSummary", "seed_fleet", "seed_world", "write_signing_pair"]
+__all__ = ["DemoWorld", "FleetSummary", "seed_fleet", "seed_world"]
 
 STATIONS: tuple[SimStation, ...] = (BALANCE_STATION, BENCH_STATION)
 REMINDED_AGE_DAYS = 336
@@ -43,52 +42,6 @@ class FleetSummary:
     days: int
     usage_rows: int
     calibrated: int
-
-
-def write_signing_pair(key_file: Path, cert_file: Path, common_name: str) -> None:
-    """A fresh EC key and self-signed certificate: the demo provider's certificate signer."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    os.chmod(key_file, 0o600)
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
 def seed_world(

@@ -1,7 +1,7 @@
-"""``labcal-cloud demo broker``: the demo's embedded pure-Python MQTT broker (amqtt), for machines
-without a ``mosquitto`` binary.
+"""``labcal-cloud broker``: the embedded pure-Python MQTT broker (amqtt) that ``serve`` starts on
+machines without a ``mosquitto`` binary.
 
-amqtt speaks MQTT 3.1.1 only, so the demo then runs the edge agents and the ingest worker with
+amqtt speaks MQTT 3.1.1 only, so its clients (ingest, the demo's edge agents) then run with
 ``protocol = "3.1.1"`` (QoS 1, retained status and Last Will work; no shared subscriptions, so
 one ingest worker). Listens on loopback only until SIGTERM or SIGINT.
 

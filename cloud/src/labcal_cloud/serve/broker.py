@@ -1,7 +1,7 @@
-"""The demo's MQTT broker on a free loopback port: a private Mosquitto started from the
-``mosquitto`` binary when there is one, else the embedded amqtt broker
-(:mod:`labcal_cloud.demo.embedded_broker`, MQTT 3.1.1). The machine's own broker (if any, e.g. on
-:1883) is never used nor touched.
+"""The broker ``serve`` starts on loopback: a private Mosquitto started from the ``mosquitto``
+binary when there is one, else the embedded amqtt broker
+(:mod:`labcal_cloud.serve.embedded_broker`, MQTT 3.1.1). A broker that is already running (say
+the machine's own on :1883) is never used nor touched, unless ``serve --mqtt-url`` points at it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ __all__ = [
     "BrokerMissingError",
     "find_mosquitto",
     "free_port",
+    "mosquitto_conf",
     "mosquitto_path",
     "port_open",
     "wait_port",
@@ -38,7 +39,7 @@ def find_mosquitto() -> Path:
     if found is None:
         raise BrokerMissingError(
             "no 'mosquitto' binary found: install it (Debian: apt-get install mosquitto); "
-            "the demo starts its own private instance and never uses a running one"
+            "serve starts its own private instance and never uses a running one"
         )
     return found
 
@@ -65,3 +66,24 @@ def wait_port(host: str, port: int, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def mosquitto_conf(port: int, logs: Path, user: str, persistence: Path | None = None) -> str:
+    """A private, loopback-only Mosquitto (a running broker is never used); ``user``: run as this
+    user (Mosquitto started as root otherwise switches to 'mosquitto'); ``persistence``: a folder
+    where it keeps sessions and queued messages across restarts (None: in memory only)."""
+    kept = (
+        f"persistence true\npersistence_location {persistence}/\nautosave_interval 30\n"
+        if persistence is not None
+        else "persistence false\n"
+    )
+    return (
+        "per_listener_settings false\n"
+        f"user {user}\n"
+        f"listener {port} 127.0.0.1\n"
+        "allow_anonymous true\n"
+        f"{kept}"
+        "max_queued_messages 100000\n"
+        "log_type error\nlog_type warning\n"
+        f"log_dest file {logs / 'mosquitto.log'}\n"
+    )

@@ -1,4 +1,4 @@
-"""``labcal-cloud demo broker`` (amqtt, MQTT 3.1.1) as the demo's clients use it: a named client's
+"""``labcal-cloud broker`` (amqtt, MQTT 3.1.1) as serve's clients use it: a named client's
 persistent session (and its subscription) is kept when it comes back, QoS 1 is acknowledged and
 delivered, SIGTERM stops the broker cleanly."""
 
@@ -14,7 +14,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from labcal_cloud.demo.broker import free_port, wait_port
+from labcal_cloud.serve.broker import free_port, wait_port
 
 
 def _client(
@@ -50,7 +50,7 @@ def test_a_named_session_keeps_its_subscription_and_sigterm_stops_the_broker() -
     port = free_port()
     cloud = str(Path(sys.executable).parent / "labcal-cloud")
     broker = subprocess.Popen(
-        [cloud, "demo", "broker", "--port", str(port)],
+        [cloud, "broker", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
