@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from labcal_cloud.cli import main
+from labcal_cloud.db.gateway import connect
 from labcal_cloud.engine.due import DueBasis, DueState, DueStatus
-from labcal_cloud.engine.store_pg import PostgresEngineRepository
+from labcal_cloud.engine.store_sql import SqlEngineRepository
 from labcal_cloud.scheduler.due_planning import plan_due_reminder_steps
 from labcal_cloud.scheduler.pg_store import PostgresReminderStore
 from labcal_cloud.scheduler.reminder_control import PostgresReminderControl
@@ -85,7 +85,7 @@ def test_due_devices_users_get_their_steps_in_their_channels_until_booked(
             "INSERT INTO portal_notification_prefs (user_id, channels) VALUES (%s, 'pigeon')",
             (w.b.admin.id,),
         )
-    repo = PostgresEngineRepository(url)
+    repo = SqlEngineRepository(db := connect(url))
     try:
         tenant = w.a.tenant.id
         repo.save_due_state(
@@ -99,7 +99,7 @@ def test_due_devices_users_get_their_steps_in_their_channels_until_booked(
         unregistered = DueState(DueStatus.OVERDUE, DueBasis.TIME, DUE_AT, "overdue")
         repo.save_due_state(tenant, "NOT-IN-PORTAL", unregistered, None)
     finally:
-        repo.close()
+        db.close()
 
     devices, booked, added, bad = _plan(url)
     assert (devices, booked, bad) == (1, 0, (w.b.admin.id,))
@@ -142,24 +142,6 @@ def test_due_devices_users_get_their_steps_in_their_channels_until_booked(
     assert len(_steps(url, due["id"])) == len(expected)
 
 
-def test_plan_reminders_command(
-    rworld: World, fresh_database_url: str, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
-    args = ["--database-url", fresh_database_url, "engine", "plan-reminders"]
-    monkeypatch.delenv("LABCAL_LINK_SECRET", raising=False)
-    assert main(args) == 2  # no link key: refused, nothing planned
-    assert "LABCAL_LINK_SECRET" in capsys.readouterr().out
-    assert main(["--database-url", "sqlite:///x.db", "engine", "plan-reminders"]) == 2
-    assert "needs PostgreSQL" in capsys.readouterr().out
-    monkeypatch.setenv("LABCAL_LINK_SECRET", "s" * 32)
-    assert main(args) == 0
-    assert (
-        "0 due devices (0 booked, skipped), 0 steps planned, 0 new; 0 pending"
-        in capsys.readouterr().out
-    )
-
-
 def test_ok_again_cancels_pending_steps_and_the_next_cycle_plans_anew(
     rworld: World, fresh_database_url: str
 ) -> None:
@@ -168,7 +150,7 @@ def test_ok_again_cancels_pending_steps_and_the_next_cycle_plans_anew(
     headers = api_token(w, w.a.admin)
     body = {"site_id": w.a.site.id, "make": "Acme", "model": "P100", "serial": "CY-1"}
     device = client.post("/api/v1/devices", headers=headers, json=body).json()
-    repo = PostgresEngineRepository(url)
+    repo = SqlEngineRepository(db := connect(url))
 
     def engine_says(status: DueStatus, due_at: datetime) -> None:
         repo.save_due_state(
@@ -198,4 +180,4 @@ def test_ok_again_cancels_pending_steps_and_the_next_cycle_plans_anew(
         assert {v[2] for v in fresh.values()} == {"pending"}
         assert len(steps) == 2 * len(first)
     finally:
-        repo.close()
+        db.close()

@@ -17,9 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from labcal_cloud.accounts.model import User
+from labcal_cloud.db.gateway import connect
 from labcal_cloud.engine.due import DueBasis, DueState, DueStatus
 from labcal_cloud.engine.errors import PolicyError
-from labcal_cloud.engine.store_pg import PostgresEngineRepository
+from labcal_cloud.engine.store_sql import SqlEngineRepository
 from labcal_cloud.notify.recipients import StoredPreferences, recipient_for
 from labcal_cloud.scheduler.due_planning import plan_due_reminder_steps
 
@@ -358,12 +359,12 @@ def test_what_the_page_saved_is_what_the_planner_plans_with(
     )
     assert client.post(PAGE, data=form, follow_redirects=False).status_code == 303
     due_at = datetime(2026, 4, 10, 22, 0, tzinfo=UTC)
-    repo = PostgresEngineRepository(url)
+    repo = SqlEngineRepository(db := connect(url))
     try:
         state = DueState(DueStatus.DUE_SOON, DueBasis.TIME, due_at, "due in 18 days")
         repo.save_due_state(w.a.tenant.id, "NP-1", state, None)
     finally:
-        repo.close()
+        db.close()
 
     result = plan_due_reminder_steps(
         url,
