@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from labcal_cloud.accounts.errors import ConflictError, InvalidInputError, NotFoundError
 from labcal_cloud.db.gateway import Database, Row
@@ -40,12 +40,12 @@ RANK = f"CASE e.status {ENGINE_RANK} ELSE {RANKED.index(DueState.UNKNOWN)} END"
 
 
 def day_of(value: object) -> date:
-    """A stored date or time (PostgreSQL: date/datetime; SQLite: ISO text) as a date."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
+    """A stored date or time (PostgreSQL: date/datetime; SQLite: ISO text) as a date; a time
+    with a zone is taken in UTC (as the engine stores it), whatever the session's time zone."""
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    return datetime.fromisoformat(str(value)).date()
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return (at.astimezone(UTC) if at.tzinfo is not None else at).date()
 
 
 def due_date_of(calibrated: datetime, interval_days: int) -> str:
