@@ -126,28 +126,34 @@ def refresh_due_states(
     policy: DuePolicy,
     *,
     now: datetime,
+    batch: int = 200,
 ) -> int:
     """Recompute the due state of every device (:meth:`EngineRepository.devices`: every
     registered device, every pipette with usage or records) under its own policy; store it and
-    publish a ``DueStateChangedEvent`` for each change, in one unit of work per device.
-    Returns the number of changes."""
+    publish a ``DueStateChangedEvent`` for each change. Each ``batch`` of devices is one unit of
+    work (states, change log and events commit together; one commit per batch, not per
+    query). Returns the number of changes."""
     changes = 0
-    for device in repo.devices():
-        inputs = repo.device_inputs(device.tenant, device.serial)
-        state = device_due_state(device, inputs, policy, now)
+    devices = repo.devices()
+    for start in range(0, len(devices), batch):
         with repo.transaction():
-            change = due_state_change(repo.due_state(device.tenant, device.serial), state, now)
-            repo.save_due_state(
-                device.tenant, device.serial, state, change, device_id=device.device_id, at=now
-            )
-            if change is not None:
-                publisher.publish(
-                    DueStateChangedEvent(
-                        device.tenant, device.serial, change, now, device.device_id
-                    )
+            found = 0
+            for device in devices[start : start + batch]:
+                inputs = repo.device_inputs(device.tenant, device.serial)
+                state = device_due_state(device, inputs, policy, now)
+                previous = repo.due_state(device.tenant, device.serial)
+                change = due_state_change(previous, state, now)
+                repo.save_due_state(
+                    device.tenant, device.serial, state, change, device_id=device.device_id, at=now
                 )
-        if change is not None:
-            changes += 1
+                if change is not None:
+                    found += 1
+                    publisher.publish(
+                        DueStateChangedEvent(
+                            device.tenant, device.serial, change, now, device.device_id
+                        )
+                    )
+        changes += found
     return changes
 
 
@@ -164,7 +170,8 @@ def refresh_forecasts(
     publish ``MaintenanceAlertRaised`` when an alert is raised (not again while it stays
     raised), in one unit of work per device. Returns the number of alerts raised."""
     devices = {(d.tenant, d.serial): d for d in repo.devices()}
-    inputs = {key: repo.device_inputs(*key) for key in devices}
+    with repo.transaction():  # one read snapshot, one commit
+        inputs = {key: repo.device_inputs(*key) for key in devices}
     inputs = {key: i for key, i in inputs.items() if i.records or i.usage}
     observed = {
         key: observations_since_service(i.records, i.since_service) for key, i in inputs.items()
