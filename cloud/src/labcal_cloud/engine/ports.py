@@ -7,6 +7,7 @@ due state and its change event, a forecast and its alert) commit together or not
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -88,9 +89,15 @@ class EngineRepository(Protocol):
         or calibration records; one per (tenant, serial)."""
         ...
 
-    def device_inputs(self, tenant: str, serial: str) -> DeviceInputs: ...
+    def device_inputs_many(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], DeviceInputs]:
+        """The inputs of each (tenant, serial) (empty inputs for a device without any)."""
+        ...
 
-    def due_state(self, tenant: str, serial: str) -> DueState | None: ...
+    def due_states_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], DueState]:
+        """The stored due states of those of these devices that have one."""
+        ...
 
     def save_due_state(
         self,

@@ -136,13 +136,14 @@ def refresh_due_states(
     changes = 0
     devices = repo.devices()
     for start in range(0, len(devices), batch):
+        chunk = devices[start : start + batch]
         with repo.transaction():
+            keys = [(d.tenant, d.serial) for d in chunk]
+            inputs, stored = repo.device_inputs_many(keys), repo.due_states_many(keys)
             found = 0
-            for device in devices[start : start + batch]:
-                inputs = repo.device_inputs(device.tenant, device.serial)
-                state = device_due_state(device, inputs, policy, now)
-                previous = repo.due_state(device.tenant, device.serial)
-                change = due_state_change(previous, state, now)
+            for device, key in zip(chunk, keys, strict=True):
+                state = device_due_state(device, inputs[key], policy, now)
+                change = due_state_change(stored.get(key), state, now)
                 repo.save_due_state(
                     device.tenant, device.serial, state, change, device_id=device.device_id, at=now
                 )
@@ -165,13 +166,17 @@ def refresh_forecasts(
     now: datetime,
     guard: float = 0.8,
     lead_days: float = 30.0,
+    batch: int = 200,
 ) -> int:
     """Forecast every device with usage or records (prior: its model's fleet); store it, and
     publish ``MaintenanceAlertRaised`` when an alert is raised (not again while it stays
     raised), in one unit of work per device. Returns the number of alerts raised."""
     devices = {(d.tenant, d.serial): d for d in repo.devices()}
+    keys = list(devices)
+    inputs: dict[tuple[str, str], DeviceInputs] = {}
     with repo.transaction():  # one read snapshot, one commit
-        inputs = {key: repo.device_inputs(*key) for key in devices}
+        for start in range(0, len(keys), batch):
+            inputs.update(repo.device_inputs_many(keys[start : start + batch]))
     inputs = {key: i for key, i in inputs.items() if i.records or i.usage}
     observed = {
         key: observations_since_service(i.records, i.since_service) for key, i in inputs.items()

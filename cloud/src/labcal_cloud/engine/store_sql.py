@@ -10,13 +10,14 @@ gateway's: a publisher on the same :class:`Database` joins it (one unit of work)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from labcal_cloud.db.gateway import Database
+from labcal_cloud.db.gateway import Database, placeholders
 from labcal_cloud.engine.due import DueBasis, DueState, DueStateChanged, DueStatus
 from labcal_cloud.engine.forecast import MaintenanceForecast
 from labcal_cloud.engine.ports import DeviceInputs, EngineDevice, PendingRun
@@ -37,6 +38,37 @@ def _json(value: object) -> dict[str, Any]:
     data = value if isinstance(value, dict) else json.loads(str(value))
     assert isinstance(data, dict)
     return data
+
+
+Key = tuple[str, str]  # (tenant, serial)
+
+
+def _by_tenant(keys: Sequence[Key]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for tenant, serial in dict.fromkeys(keys):
+        grouped[tenant].append(serial)
+    return grouped
+
+
+def _inputs(
+    found: list[CalibrationRecord],
+    rows: list[tuple[datetime, int, int, str]],
+    drop_times: list[datetime],
+) -> DeviceInputs:
+    records = tuple(sorted(found, key=lambda r: (r.ended_at, r.recorded_at)))
+    rows = sorted(rows)
+    usage = tuple((t, c) for t, c, _, _ in rows)
+    since_service = tuple((t, c) for t, _, c, _ in rows)
+    model = rows[-1][3] if rows else (records[-1].pipette.model if records else "")
+    first = [t for t, _ in usage[:1]] + [r.started_at for r in records]
+    return DeviceInputs(
+        min(first) if first else None,
+        records,
+        usage,
+        tuple(sorted(drop_times)),
+        model,
+        since_service,
+    )
 
 
 class _SqlStore:
@@ -155,54 +187,50 @@ class SqlEngineRepository(_SqlStore):
         return list(found.values())
 
     def device_inputs(self, tenant: str, serial: str) -> DeviceInputs:
-        records = tuple(
-            sorted(
-                (
-                    record_from_json(_json(r[0]))
-                    for r in self._db.query(
-                        "SELECT record_json FROM calibration_record"
-                        " WHERE tenant = ? AND pipette_serial = ?",
-                        (tenant, serial),
-                    )
-                ),
-                key=lambda r: (r.ended_at, r.recorded_at),
-            )
-        )
-        usage_rows = sorted(
-            (_at(t), int(total), int(since), str(model))
-            for t, total, since, model in self._db.query(
-                "SELECT time, cycles_total, cycles_since_service, device_model FROM usage_reports"
-                " WHERE tenant = ? AND device_serial = ?",
-                (tenant, serial),
-            )
-        )
-        usage = tuple((t, c) for t, c, _, _ in usage_rows)
-        since_service = tuple((t, c) for t, _, c, _ in usage_rows)
-        model = usage_rows[-1][3] if usage_rows else (records[-1].pipette.model if records else "")
-        drops = tuple(
-            sorted(
-                _at(r[0])
-                for r in self._db.query(
-                    "SELECT time FROM device_events WHERE tenant = ? AND device_serial = ?"
-                    " AND event = 'drop'",
-                    (tenant, serial),
-                )
-            )
-        )
-        first = [t for t, _ in usage[:1]] + [r.started_at for r in records]
-        return DeviceInputs(
-            min(first) if first else None, records, usage, drops, model, since_service
-        )
+        return self.device_inputs_many([(tenant, serial)])[(tenant, serial)]
+
+    def device_inputs_many(self, keys: Sequence[Key]) -> dict[Key, DeviceInputs]:
+        """The inputs of these devices: three queries per tenant (records, usage, drops)."""
+        records: dict[Key, list[CalibrationRecord]] = defaultdict(list)
+        usage: dict[Key, list[tuple[datetime, int, int, str]]] = defaultdict(list)
+        drops: dict[Key, list[datetime]] = defaultdict(list)
+        for tenant, serials in _by_tenant(keys).items():
+            inside = placeholders(len(serials))
+            for serial, data in self._db.query(
+                "SELECT pipette_serial, record_json FROM calibration_record"
+                f" WHERE tenant = ? AND pipette_serial IN ({inside})",
+                (tenant, *serials),
+            ):
+                records[(tenant, serial)].append(record_from_json(_json(data)))
+            for serial, t, total, since, model in self._db.query(
+                "SELECT device_serial, time, cycles_total, cycles_since_service, device_model"
+                f" FROM usage_reports WHERE tenant = ? AND device_serial IN ({inside})",
+                (tenant, *serials),
+            ):
+                usage[(tenant, serial)].append((_at(t), int(total), int(since), str(model)))
+            for serial, t in self._db.query(
+                "SELECT device_serial, time FROM device_events WHERE tenant = ?"
+                f" AND device_serial IN ({inside}) AND event = 'drop'",
+                (tenant, *serials),
+            ):
+                drops[(tenant, serial)].append(_at(t))
+        return {key: _inputs(records[key], usage[key], drops[key]) for key in keys}
 
     def due_state(self, tenant: str, serial: str) -> DueState | None:
-        row = self._db.one(
-            "SELECT status, basis, due_at, reason FROM device_due_state"
-            " WHERE tenant = ? AND device_serial = ?",
-            (tenant, serial),
-        )
-        if row is None:
-            return None
-        return DueState(DueStatus(row[0]), DueBasis(row[1]), _at(row[2]), row[3])
+        return self.due_states_many([(tenant, serial)]).get((tenant, serial))
+
+    def due_states_many(self, keys: Sequence[Key]) -> dict[Key, DueState]:
+        found: dict[Key, DueState] = {}
+        for tenant, serials in _by_tenant(keys).items():
+            for serial, status, basis, due_at, reason in self._db.query(
+                "SELECT device_serial, status, basis, due_at, reason FROM device_due_state"
+                f" WHERE tenant = ? AND device_serial IN ({placeholders(len(serials))})",
+                (tenant, *serials),
+            ):
+                found[(tenant, serial)] = DueState(
+                    DueStatus(status), DueBasis(basis), _at(due_at), reason
+                )
+        return found
 
     def save_due_state(
         self,
