@@ -34,7 +34,7 @@ RANKED = (
 # The engine's stored state (``device_due_state``, written by ``labcal-cloud engine due`` for
 # every registered device) is the one due state; it carries the registry's device id. A device
 # the engine has not computed yet ranks (and shows) as unknown.
-ENGINE_JOIN = " LEFT JOIN device_due_state e ON e.device_id = d.id"
+ENGINE_JOIN = " LEFT JOIN device_due_state e ON e.device_id = d.id AND e.tenant = d.tenant_id"
 ENGINE_RANK = " ".join(f"WHEN '{state.value}' THEN {RANKED.index(state)}" for state in RANKED)
 RANK = f"CASE e.status {ENGINE_RANK} ELSE {RANKED.index(DueState.UNKNOWN)} END"
 
