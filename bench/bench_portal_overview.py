@@ -45,27 +45,34 @@ STATUSES = ("ok", "ok", "ok", "due_soon", "due", "overdue", "ok", "blocked")
 
 
 def seed_engine_states(services: Services) -> None:
-    """What ``labcal-cloud engine due|forecast`` stores: a due state for 9 in 10 devices (the
-    rest are ranked by the portal's estimate) and a forecast for 1 in 4."""
+    """What ``labcal-cloud engine due|forecast`` stores (keyed by the registry's device id): a
+    due state for 9 in 10 devices (the rest show as not computed yet) and a forecast for 1 in
+    4."""
     pg = services.db.dialect == "postgresql"
     at = datetime(2026, 3, 2, tzinfo=UTC)
     rows = services.db.query(
-        "SELECT tenant_id, serial FROM portal_devices WHERE tenant_id IS NOT NULL"
+        "SELECT tenant_id, serial, id FROM portal_devices WHERE tenant_id IS NOT NULL"
     )
     due, forecast = [], []
-    for i, (tenant, serial) in enumerate(rows):
+    for i, (tenant, serial, device_id) in enumerate(rows):
         when = at + timedelta(days=i % 400 - 60)
         if i % 10:
             status = STATUSES[i % len(STATUSES)]
             due.append((tenant, serial, status, "time", when if pg else when.isoformat(),
-                        f"{status}: bench reason {i}", at if pg else at.isoformat()))  # fmt: skip
+                        f"{status}: bench reason {i}", at if pg else at.isoformat(),
+                        device_id))  # fmt: skip
         if i % 4 == 0:
             forecast.append((tenant, serial, at if pg else at.isoformat(), 0.8, i % 8 == 0,
-                             f"likely leaves 80 % of MPE around {when.date()}"))  # fmt: skip
-    services.db.executemany("INSERT INTO device_due_state VALUES (?, ?, ?, ?, ?, ?, ?)", due)
+                             f"likely leaves 80 % of MPE around {when.date()}",
+                             device_id))  # fmt: skip
+    services.db.executemany(
+        "INSERT INTO device_due_state (tenant, device_serial, status, basis, due_at, reason,"
+        " updated_at, device_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        due,
+    )
     services.db.executemany(
         "INSERT INTO maintenance_forecast (tenant, device_serial, computed_at, guard, alert,"
-        " reason) VALUES (?, ?, ?, ?, ?, ?)",
+        " reason, device_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
         forecast,
     )
 

@@ -22,6 +22,7 @@ from labcal_cloud.booking.links import (
 )
 from labcal_cloud.booking.smtp import SmtpMailer
 
+from .engine_due import compute_due_states
 from .helpers import PASSWORD, World, api_token, build_world, client_for, login
 
 
@@ -93,6 +94,7 @@ def _devices(w: World, n: int, due: Sequence[datetime | None]) -> list[str]:
         if due[i] is not None:
             w.services.registry.mark_calibrated(device_id, due[i], 365)  # type: ignore[arg-type]
         ids.append(device_id)
+    compute_due_states(w)  # the engine's due states, which bundles and reminders follow
     return ids
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from labcal_cloud.registry.model import NOT_COMPUTED
+
+from .engine_due import compute_due_states
 from .helpers import World, api_token, client_for, record_calibration
 
 
@@ -35,3 +38,23 @@ def test_device_page_shows_history_and_charts(world: World) -> None:
     assert client.get(f"/certificates/{first['id']}.pdf", headers=headers).content.startswith(
         b"%PDF"
     )
+
+
+def test_device_page_shows_the_engines_due_state(world: World) -> None:
+    client = client_for(world)
+    headers = api_token(world, world.a.admin)
+    body = {"site_id": world.a.site.id, "serial": "D-2", "make": "Acme", "model": "P100"}
+    device_id = client.post("/api/v1/devices", json=body, headers=headers).json()["id"]
+    record_calibration(world, device_id, "D-2", ended_at=datetime(2025, 3, 20, 10, tzinfo=UTC))
+    page = client.get(f"/devices/{device_id}", headers=headers).text
+    assert ">Unknown</span>" in page
+    assert NOT_COMPUTED in page
+    compute_due_states(world)
+    page = client.get(f"/devices/{device_id}", headers=headers).text
+    (reason,) = world.services.db.one(
+        "SELECT reason FROM device_due_state WHERE device_id = ?", (device_id,)
+    ) or ("",)
+    assert reason == "due in 18 days: 365-day interval since the calibration on 2025-03-20"
+    assert ">Due soon</span>" in page
+    assert reason in page
+    assert "Next due</div><p>2026-03-20</p>" in page

@@ -21,7 +21,8 @@ import pytest
 
 from labcal_cloud.cli import main
 from labcal_cloud.db.gateway import Database, connect
-from labcal_cloud.engine.due import DueStatus
+from labcal_cloud.engine.due import DueBasis, DueState, DueStatus
+from labcal_cloud.engine.store_sql import SqlEngineRepository
 from labcal_cloud.scheduler.due_planning import PlanResult, plan_due_reminder_steps
 from labcal_cloud.scheduler.reminder_control import SqlReminderControl
 from labcal_cloud.scheduler.reminder_store import SqlReminderStore
@@ -82,12 +83,12 @@ def _steps(db: Database, device_id: str) -> dict[tuple[str, str, str], tuple[str
 def engine_says(
     db: Database, tenant: str, serial: str, status: DueStatus, due_at: datetime
 ) -> None:
-    """The engine's stored due state of a device (``device_due_state``)."""
-    db.execute(
-        "INSERT INTO device_due_state (tenant, device_serial, status, basis, due_at, reason,"
-        " updated_at) VALUES (?, ?, ?, 'time', ?, 'x', ?) ON CONFLICT (tenant, device_serial)"
-        " DO UPDATE SET status = excluded.status, due_at = excluded.due_at",
-        (tenant, serial, status.value, db.at(due_at), db.at(NOW)),
+    """The engine's stored due state of a device (``device_due_state``), keyed like the engine
+    keys it: the registry's device id when the device is registered."""
+    row = db.one("SELECT id FROM portal_devices WHERE tenant_id = ? AND serial = ?", (tenant, serial))
+    state = DueState(status, DueBasis.TIME, due_at, "x")
+    SqlEngineRepository(db).save_due_state(
+        tenant, serial, state, None, device_id=None if row is None else str(row[0]), at=NOW
     )
 
 

@@ -17,7 +17,9 @@ from fastapi.testclient import TestClient
 
 from labcal_cloud.accounts.model import User
 from labcal_cloud.db.gateway import Database
+from labcal_cloud.engine.due import DueBasis, DueState, DueStatus
 from labcal_cloud.engine.errors import PolicyError
+from labcal_cloud.engine.store_sql import SqlEngineRepository
 from labcal_cloud.notify.recipients import StoredPreferences, recipient_for
 from labcal_cloud.scheduler.due_planning import plan_due_reminder_steps
 
@@ -354,10 +356,9 @@ def test_what_the_page_saved_is_what_the_planner_plans_with(any_world: World) ->
     )
     assert client.post(PAGE, data=form, follow_redirects=False).status_code == 303
     due_at = datetime(2026, 4, 10, 22, 0, tzinfo=UTC)
-    db.execute(  # the engine's stored due state of the device
-        "INSERT INTO device_due_state (tenant, device_serial, status, basis, due_at, reason,"
-        " updated_at) VALUES (?, 'NP-1', 'due_soon', 'time', ?, 'due in 18 days', ?)",
-        (w.a.tenant.id, db.at(due_at), db.at(due_at)),
+    state = DueState(DueStatus.DUE_SOON, DueBasis.TIME, due_at, "due in 18 days")
+    SqlEngineRepository(db).save_due_state(  # the engine's stored due state of the device
+        w.a.tenant.id, "NP-1", state, None, device_id=device["id"]
     )
 
     result = plan_due_reminder_steps(

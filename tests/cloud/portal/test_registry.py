@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from labcal_cloud.registry.model import NOT_COMPUTED
 from labcal_cloud.registry.store import OrderItem
 
+from .engine_due import compute_due_states
 from .helpers import PASSWORD, World, api_token, client_for, login
 
 
@@ -166,12 +168,22 @@ def test_overview_filters_by_state_and_site_with_reason(world: World) -> None:
     s1 = next(d for d in devices if d["serial"] == "S1")
     calibrated = world.clock.at.replace(year=2025, month=3, day=20)
     world.services.registry.mark_calibrated(s1["id"], calibrated, 365)
+    # until the engine computed them, both are unknown
+    assert {(d["serial"], d["due_state"], d["due_reason"]) for d in devices} == {
+        ("S1", "unknown", NOT_COMPUTED),
+        ("S2", "unknown", NOT_COMPUTED),
+    }
+    compute_due_states(world)
     overdue = client.get("/api/v1/devices?state=due_soon", headers=headers).json()
     assert [d["serial"] for d in overdue] == ["S1"]
     assert overdue[0]["due_colour"] == "amber"
-    assert overdue[0]["due_reason"] == "calibration due on 2026-03-20"
-    unknown = client.get(f"/api/v1/devices?site_id={annex['id']}", headers=headers).json()
-    assert [(d["serial"], d["due_state"]) for d in unknown] == [("S2", "unknown")]
+    assert overdue[0]["due_reason"] == (
+        "due in 18 days: 365-day interval since the calibration on 2025-03-20"
+    )
+    assert overdue[0]["due_date"] == "2026-03-20"
+    never = client.get(f"/api/v1/devices?site_id={annex['id']}", headers=headers).json()
+    assert [(d["serial"], d["due_state"]) for d in never] == [("S2", "due")]
+    assert never[0]["due_reason"] == "due now: no calibration on record"
     page = client.get("/devices?state=due_soon", headers=headers)
     assert "S1" in page.text
     assert "SN S2" not in page.text

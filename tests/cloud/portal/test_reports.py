@@ -12,6 +12,7 @@ from labcal_cloud.registry.model import Device, DueState
 from labcal_cloud.reports.kpis import KpiInputs, compute_kpis, net_promoter_score
 from labcal_cloud.reports.planning import PlanDevice, forecast_due, heat_map
 
+from .engine_due import compute_due_states
 from .helpers import World, api_token, client_for, login, record_calibration
 
 
@@ -98,6 +99,7 @@ def test_kpi_planning_and_compliance_api(world: World) -> None:
     ).json()
     record_calibration(world, claimed["id"], "K-0", ended_at=datetime(2025, 3, 1, tzinfo=UTC))
     record_calibration(world, claimed["id"], "K-0", ended_at=datetime(2025, 3, 20, tzinfo=UTC))
+    compute_due_states(world)
     client.post("/api/v1/nps", json={"score": 10}, headers=lab)
     assert client.post("/api/v1/nps", json={"score": 11}, headers=lab).status_code == 422
     k = client.get("/api/v1/kpis", headers=provider).json()

@@ -1,34 +1,47 @@
-"""``labcal-cloud engine records|due|forecast|plan-reminders``: the engine's composition root
-(PostgreSQL)."""
+"""``labcal-cloud engine records|due|forecast``: one pass of each engine stage, on SQLite or
+PostgreSQL (the configured database URL).
+
+The engine publishes domain events and knows no webhook, scheduler or portal code, so the
+publisher's adapter is handed in by the composition root: ``register(subparsers,
+publisher_factory=...)`` with a callable ``Database -> EventPublisher`` writing through that
+database (the unit of work: a record and its event commit together), e.g. the scheduler's
+webhook outbox. Without one, the commands refuse to run rather than drop events.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from labcal_cloud.db.gateway import Database, connect
 from labcal_cloud.engine.due import DuePolicy
 from labcal_cloud.engine.errors import PolicyError
+from labcal_cloud.engine.events import EventPublisher
 from labcal_cloud.engine.service import process_runs, refresh_due_states, refresh_forecasts
-from labcal_cloud.engine.store_pg import (
-    PostgresEngineRepository,
-    PostgresForecastStore,
-    WebhookPublisher,
-)
+from labcal_cloud.engine.store_sql import SqlEngineRepository, SqlForecastStore
 from labcal_cloud.settings import Settings
 
-__all__ = ["register"]
+__all__ = ["PublisherFactory", "due_states", "forecasts", "records", "register"]
+
+PublisherFactory = Callable[[Database], EventPublisher]
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, publisher_factory: PublisherFactory | None = None) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "engine", help="calibration records from runs; due states; maintenance forecasts"
     )
+    p.set_defaults(publisher_factory=publisher_factory)
     sub = p.add_subparsers(dest="engine_command", required=True, metavar="ACTION")
     rec = sub.add_parser("records", help="evaluate stored runs into calibration records")
     rec.set_defaults(handler=records)
-    due = sub.add_parser("due", help="recompute every pipette's due state; log the changes")
+    due = sub.add_parser(
+        "due",
+        help="recompute every registered device's and pipette's due state; log the changes",
+        description="The registry's interval and cycle limit of a device win over"
+        " --interval-days / --cycle-limit, which serve devices the registry does not know.",
+    )
     due.add_argument("--interval-days", type=float, default=365.0)
     due.add_argument("--cycle-limit", type=int, default=None)
     due.add_argument("--due-soon-days", type=float, default=30.0)
@@ -38,48 +51,41 @@ def register(subparsers: Any) -> None:
     fc.add_argument("--guard", type=float, default=0.8, help="share of MPE (default 0.8)")
     fc.add_argument("--lead-days", type=float, default=30.0)
     fc.set_defaults(handler=forecasts)
-    pr = sub.add_parser(
-        "plan-reminders",
-        help="plan the due reminders of portal users (their channels, time zone, quiet hours)"
-        " into the scheduler's tables; idempotent",
-    )
-    pr.add_argument(
-        "--portal-url",
-        default=os.environ.get("LABCAL_BASE_URL", "http://127.0.0.1:8000"),
-        help="the portal's base URL for the one-click booking links (LABCAL_BASE_URL)",
-    )
-    pr.set_defaults(handler=plan_reminders)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _postgres(settings: Settings) -> str | None:
-    url = settings.database_url
-    return url if url.startswith(("postgresql://", "postgres://")) else None
+def _open(
+    args: argparse.Namespace, settings: Settings, name: str
+) -> tuple[Database, EventPublisher] | None:
+    factory: PublisherFactory | None = getattr(args, "publisher_factory", None)
+    if factory is None:
+        print(f"engine {name}: no event publisher is wired into this command")
+        return None
+    try:
+        db = connect(settings.database_url)
+    except ValueError as exc:
+        print(f"engine {name}: {exc}")
+        return None
+    return db, factory(db)
 
 
 def records(args: argparse.Namespace, settings: Settings) -> int:
-    url = _postgres(settings)
-    if url is None:
-        print("engine records: needs PostgreSQL (--database-url postgresql://...)")
+    opened = _open(args, settings, "records")
+    if opened is None:
         return 2
-    repo, publisher = PostgresEngineRepository(url), WebhookPublisher(url)
+    db, publisher = opened
     try:
-        result = process_runs(repo, publisher, now=_now)
+        result = process_runs(SqlEngineRepository(db), publisher, now=_now)
     finally:
-        repo.close()
-        publisher.close()
+        db.close()
     print(f"engine records: {result.recorded} recorded, {result.rejected} rejected")
     return 0
 
 
 def due_states(args: argparse.Namespace, settings: Settings) -> int:
-    url = _postgres(settings)
-    if url is None:
-        print("engine due: needs PostgreSQL (--database-url postgresql://...)")
-        return 2
     try:
         policy = DuePolicy(
             interval_days=args.interval_days,
@@ -90,60 +96,33 @@ def due_states(args: argparse.Namespace, settings: Settings) -> int:
     except PolicyError as exc:
         print(f"engine due: {exc}")
         return 2
-    repo, publisher = PostgresEngineRepository(url), WebhookPublisher(url)
+    opened = _open(args, settings, "due")
+    if opened is None:
+        return 2
+    db, publisher = opened
     try:
-        changes = refresh_due_states(repo, publisher, policy, now=_now())
+        changes = refresh_due_states(SqlEngineRepository(db), publisher, policy, now=_now())
     finally:
-        repo.close()
-        publisher.close()
+        db.close()
     print(f"engine due: {changes} due-state changes")
     return 0
 
 
 def forecasts(args: argparse.Namespace, settings: Settings) -> int:
-    url = _postgres(settings)
-    if url is None:
-        print("engine forecast: needs PostgreSQL (--database-url postgresql://...)")
+    opened = _open(args, settings, "forecast")
+    if opened is None:
         return 2
-    repo, store, publisher = (
-        PostgresEngineRepository(url),
-        PostgresForecastStore(url),
-        WebhookPublisher(url),
-    )
+    db, publisher = opened
     try:
         raised = refresh_forecasts(
-            repo, store, publisher, now=_now(), guard=args.guard, lead_days=args.lead_days
+            SqlEngineRepository(db),
+            SqlForecastStore(db),
+            publisher,
+            now=_now(),
+            guard=args.guard,
+            lead_days=args.lead_days,
         )
     finally:
-        repo.close()
-        store.close()
-        publisher.close()
+        db.close()
     print(f"engine forecast: {raised} maintenance alerts raised")
-    return 0
-
-
-def plan_reminders(args: argparse.Namespace, settings: Settings) -> int:
-    from labcal_cloud.scheduler.due_planning import plan_due_reminder_steps
-
-    url = _postgres(settings)
-    if url is None:
-        print("engine plan-reminders: needs PostgreSQL (--database-url postgresql://...)")
-        return 2
-    secret = os.environ.get("LABCAL_LINK_SECRET", "")
-    if len(secret) < 32:
-        print("engine plan-reminders: LABCAL_LINK_SECRET must hold the portal's link key (>= 32)")
-        return 2
-    result = plan_due_reminder_steps(
-        url,
-        now=_now(),
-        link_key=secret.encode(),
-        booking_base_url=f"{args.portal_url.rstrip('/')}/book",
-    )
-    print(
-        f"engine plan-reminders: {result.devices} due devices ({result.booked} booked, skipped),"
-        f" {result.planned} steps planned, {result.added} new;"
-        f" {result.cancelled} pending steps of devices ok again cancelled"
-    )
-    for user_id in result.bad_preferences:
-        print(f"engine plan-reminders: user {user_id}: unusable preferences, defaults used")
     return 0

@@ -34,14 +34,23 @@ def device_facts(
     policy: DuePolicy,
     now: datetime,
     rate_window_days: float = 30.0,
+    imported_calibration_at: datetime | None = None,
+    imported_cycles: int = 0,
 ) -> DeviceFacts:
     """Facts at ``now``: last calibration and its verdict (the latest current calibration
     record; as left wins over as found of the same run), cycles since then, recent rate and
-    the triggering events."""
+    the triggering events.
+
+    Only a record of kind ``calibration`` is a calibration (a quick check never resets the due
+    date). Without one, ``imported_calibration_at`` (the registry's history: imported or seeded)
+    is taken as the last calibration, passed; without usage reports, ``imported_cycles`` (the
+    registry's cycles since that calibration) stands for the cycles counted since."""
     live = current_records(records)
     calibrations = [r for r in live if r.kind == "calibration"]
     last = calibrations[-1] if calibrations else None
-    last_at = None if last is None else last.ended_at
+    last_at = imported_calibration_at if last is None else last.ended_at
+    if not usage and imported_cycles > 0:
+        usage = ((now, imported_cycles),)
     before = sorted((t, c) for t, c in usage if last_at is not None and t <= last_at)
     after = sorted((t, c) for t, c in usage if t <= now)
     baseline = before[-1][1] if before else 0

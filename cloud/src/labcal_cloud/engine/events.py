@@ -44,6 +44,8 @@ class DueStateChangedEvent:
     serial: str
     change: DueStateChanged
     at: datetime
+    device_id: str | None = None
+    """The registry's device id (None: a pipette the registry does not know)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class MaintenanceAlertRaised:
     serial: str
     forecast: MaintenanceForecast
     at: datetime
+    device_id: str | None = None
+    """The registry's device id (None: a pipette the registry does not know)."""
 
 
 DomainEvent = CalibrationRecorded | DueStateChangedEvent | MaintenanceAlertRaised

@@ -1,18 +1,18 @@
-"""Registry entities, the engine's due state as the portal shows it, and the portal's fallback
-estimate for devices the engine has not computed yet (no usage report or run received)."""
+"""Registry entities and the engine's due state as the portal shows it (the engine computes it
+for every registered device; until it has, the device's state is ``unknown``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 
-__all__ = ["Device", "DueState", "DueView", "engine_due", "estimate_due"]
+__all__ = ["Device", "DueState", "DueView", "engine_due", "not_computed_due"]
 
 
 class DueState(StrEnum):
     """The engine's states (``labcal_cloud.engine.due.DueStatus``) plus ``unknown`` for a device
-    with neither an engine state nor a calibration on record."""
+    the engine has not computed yet."""
 
     OK = "ok"
     DUE_SOON = "due_soon"
@@ -55,8 +55,6 @@ class DueView:
     reason: str
     due_date: date | None
     usage_fraction: float | None
-    source: str = "estimate"
-    """``engine`` (stored by ``labcal-cloud engine due``) or ``estimate`` (the fallback)."""
     forecast: str | None = None
     """The engine's maintenance forecast reason, when it has computed one."""
 
@@ -65,29 +63,20 @@ class DueView:
         return COLOURS[self.state]
 
 
+NOT_COMPUTED = "due state not computed yet"
+
+
+def _usage(device: Device) -> float | None:
+    return device.usage_cycles / device.cycles_limit if device.cycles_limit > 0 else None
+
+
 def engine_due(
     device: Device, status: str, due_at: date, reason: str, forecast: str | None
 ) -> DueView:
     """The engine's stored due state of ``device`` (its status, due date and reason verbatim)."""
-    usage = device.usage_cycles / device.cycles_limit if device.cycles_limit > 0 else None
-    return DueView(DueState(status), reason, due_at, usage, "engine", forecast)
+    return DueView(DueState(status), reason, due_at, _usage(device), forecast)
 
 
-def estimate_due(device: Device, today: date, soon_days: int = 30) -> DueView:
-    """Fallback for a device without an engine state: due by time (last calibration + interval)
-    or usage (cycles against the device's limit)."""
-    usage = device.usage_cycles / device.cycles_limit if device.cycles_limit > 0 else None
-    if device.last_calibrated_at is None:
-        return DueView(DueState.UNKNOWN, "no calibration on record", None, usage)
-    due = device.last_calibrated_at.date() + timedelta(days=device.interval_days)
-    if usage is not None and usage >= 1.0:
-        return DueView(
-            DueState.OVERDUE, f"usage limit reached ({device.usage_cycles} cycles)", due, usage
-        )
-    if due < today:
-        return DueView(DueState.OVERDUE, f"calibration overdue since {due.isoformat()}", due, usage)
-    if (due - today).days <= soon_days:
-        return DueView(DueState.DUE_SOON, f"calibration due on {due.isoformat()}", due, usage)
-    if usage is not None and usage >= 0.9:
-        return DueView(DueState.DUE_SOON, f"{usage:.0%} of the usage limit", due, usage)
-    return DueView(DueState.OK, f"next calibration {due.isoformat()}", due, usage)
+def not_computed_due(device: Device) -> DueView:
+    """A registered device the engine has not computed yet (``labcal-cloud engine due``)."""
+    return DueView(DueState.UNKNOWN, NOT_COMPUTED, None, _usage(device))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from labcal_cloud.accounts.errors import ConflictError, InvalidInputError, NotFoundError
 from labcal_cloud.db.gateway import Database, Row
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.registry.csv_import import RowError, parse_device_csv
-from labcal_cloud.registry.model import Device, DueState, DueView, engine_due, estimate_due
+from labcal_cloud.registry.model import Device, DueState, DueView, engine_due, not_computed_due
 
 __all__ = [
     "DEVICE_COLUMNS",
@@ -23,7 +23,6 @@ __all__ = [
     "device_from_row",
 ]
 
-SOON_DAYS = 30
 RANKED = (
     DueState.BLOCKED,
     DueState.OVERDUE,
@@ -32,22 +31,21 @@ RANKED = (
     DueState.UNKNOWN,
     DueState.OK,
 )
-# The engine's stored state (``device_due_state``, written by ``labcal-cloud engine due``) wins;
-# the portal's estimate (mirroring :func:`estimate_due`) ranks only devices the engine has not
-# computed. The engine keys devices by (tenant, serial), as the portal's tenant id and serial.
-ENGINE_JOIN = (
-    " LEFT JOIN device_due_state e ON e.tenant = d.tenant_id AND e.device_serial = d.serial"
-)
+# The engine's stored state (``device_due_state``, written by ``labcal-cloud engine due`` for
+# every registered device) is the one due state; it carries the registry's device id. A device
+# the engine has not computed yet ranks (and shows) as unknown.
+ENGINE_JOIN = " LEFT JOIN device_due_state e ON e.device_id = d.id AND e.tenant = d.tenant_id"
 ENGINE_RANK = " ".join(f"WHEN '{state.value}' THEN {RANKED.index(state)}" for state in RANKED)
+RANK = f"CASE e.status {ENGINE_RANK} ELSE {RANKED.index(DueState.UNKNOWN)} END"
 
 
 def day_of(value: object) -> date:
-    """A stored date or time (PostgreSQL: date/datetime; SQLite: ISO text) as a date."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
+    """A stored date or time (PostgreSQL: date/datetime; SQLite: ISO text) as a date; a time
+    with a zone is taken in UTC (as the engine stores it), whatever the session's time zone."""
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    return datetime.fromisoformat(str(value)).date()
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return (at.astimezone(UTC) if at.tzinfo is not None else at).date()
 
 
 def due_date_of(calibrated: datetime, interval_days: int) -> str:
@@ -231,7 +229,7 @@ class Registry:
         engine = self._engine_states(tenant_id, None)
         for r in self._db.query(sql + " ORDER BY s.name, d.serial", params):
             device = device_from_row(r)
-            due = self._due(device, today, engine)
+            due = self._due(device, engine)
             if state is None or due.state == state:
                 lines.append(DeviceLine(device, due, r[13]))
         return lines
@@ -241,43 +239,30 @@ class Registry:
         state: DueState | None = None, limit: int = 100, offset: int = 0,
     ) -> tuple[list[DeviceLine], dict[DueState, int]]:  # fmt: skip
         """One page of the overview (most urgent first, then earliest due) and the count per
-        state, all ranked in SQL from a covering index.
-
-        The SQL ranking mirrors :func:`estimate_due` (tested against it), so 10,000 devices are
-        classified by the database and only the page is built in Python.
-        """
-        soon = (today + timedelta(days=SOON_DAYS)).isoformat()
-        overdue, soon_rank = RANKED.index(DueState.OVERDUE), RANKED.index(DueState.DUE_SOON)
-        rank = (
-            f"CASE WHEN e.status IS NOT NULL THEN CASE e.status {ENGINE_RANK} END"
-            f" WHEN d.due_date IS NULL THEN {RANKED.index(DueState.UNKNOWN)}"
-            " WHEN (d.cycles_limit > 0 AND d.usage_cycles >= d.cycles_limit) OR d.due_date < ?"
-            f" THEN {overdue} WHEN d.due_date <= ? OR (d.cycles_limit > 0"
-            " AND CAST(d.usage_cycles AS BIGINT) * 10 >= d.cycles_limit * 9)"
-            f" THEN {soon_rank} ELSE {RANKED.index(DueState.OK)} END"
-        )
+        state, ranked in SQL on the engine's stored states (``today`` is not needed: the
+        engine's state is shown as stored), so only the page is built in Python."""
+        rank = RANK
         where, params = "d.tenant_id = ?", [tenant_id]
         if site_id:
             where += " AND d.site_id = ?"
             params.append(site_id)
-        ranks = [today.isoformat(), soon]
         counts = {
             RANKED[int(r[0])]: int(r[1])
             for r in self._db.query(
                 f"SELECT {rank} AS rank, COUNT(*) FROM portal_devices d{ENGINE_JOIN}"
                 f" WHERE {where}"
                 " GROUP BY rank",
-                [*ranks, *params],
+                params,
             )
         }
-        # step 1: the page's ids, ranked from the covering index alone
+        # step 1: the page's ids, ranked on the engine's states
         sql = f"SELECT d.id FROM portal_devices d{ENGINE_JOIN} WHERE {where}"
         id_params: list[object] = list(params)
         if state is not None:
             sql += f" AND {rank} = ?"
-            id_params += [*ranks, RANKED.index(state)]
-        sql += f" ORDER BY {rank}, d.due_date, d.serial, d.id LIMIT ? OFFSET ?"
-        id_params += [*ranks, limit, offset]
+            id_params += [RANKED.index(state)]
+        sql += f" ORDER BY {rank}, e.due_at, d.serial, d.id LIMIT ? OFFSET ?"
+        id_params += [limit, offset]
         ids = [r[0] for r in self._db.query(sql, id_params)]
         if not ids:
             return [], counts
@@ -291,43 +276,43 @@ class Registry:
                 ids,
             )
         }
-        engine = self._engine_states(tenant_id, [rows[i][5] for i in ids])
+        engine = self._engine_states(tenant_id, ids)
         lines = []
         for device_id in ids:
             device = device_from_row(rows[device_id])
-            lines.append(DeviceLine(device, self._due(device, today, engine), rows[device_id][13]))
+            lines.append(DeviceLine(device, self._due(device, engine), rows[device_id][13]))
         return lines, counts
 
     def due_view(self, tenant_id: str, device: Device, today: date) -> DueView:
-        """The engine's due state and forecast of ``device``, or the portal's estimate."""
-        return self._due(device, today, self._engine_states(tenant_id, [device.serial]))
+        """The engine's due state and forecast of ``device`` (unknown until it computed it)."""
+        return self._due(device, self._engine_states(tenant_id, [device.id]))
 
     @staticmethod
-    def _due(
-        device: Device, today: date, engine: dict[str, tuple[str, date, str, str | None]]
-    ) -> DueView:
-        if device.serial in engine:
-            return engine_due(device, *engine[device.serial])
-        return estimate_due(device, today, SOON_DAYS)
+    def _due(device: Device, engine: dict[str, tuple[str, date, str, str | None]]) -> DueView:
+        if device.id in engine:
+            return engine_due(device, *engine[device.id])
+        return not_computed_due(device)
 
     def _engine_states(
-        self, tenant_id: str, serials: Sequence[str] | None
+        self, tenant_id: str, device_ids: Sequence[str] | None
     ) -> dict[str, tuple[str, date, str, str | None]]:
-        """The engine's stored due states (with the forecast's reason) for these serials (all of
-        the tenant's with ``None``)."""
-        if serials is not None and not serials:
+        """The engine's stored due states (with the forecast's reason) by registry device id,
+        for these devices (all of the tenant's with ``None``)."""
+        if device_ids is not None and not device_ids:
             return {}
         only = (
-            "" if serials is None else f" AND e.device_serial IN ({', '.join('?' * len(serials))})"
+            ""
+            if device_ids is None
+            else f" AND e.device_id IN ({', '.join('?' * len(device_ids))})"
         )
         return {
             r[0]: (r[1], day_of(r[2]), r[3], r[4])
             for r in self._db.query(
-                "SELECT e.device_serial, e.status, e.due_at, e.reason, f.reason"
+                "SELECT e.device_id, e.status, e.due_at, e.reason, f.reason"
                 " FROM device_due_state e LEFT JOIN maintenance_forecast f"
-                " ON f.tenant = e.tenant AND f.device_serial = e.device_serial"
-                f" WHERE e.tenant = ?{only}",
-                [tenant_id, *(serials or ())],
+                " ON f.device_id = e.device_id"
+                f" WHERE e.tenant = ? AND e.device_id IS NOT NULL{only}",
+                [tenant_id, *(device_ids or ())],
             )
         }
 

@@ -12,7 +12,7 @@ from labcal_cloud.accounts.errors import InvalidInputError
 from labcal_cloud.accounts.model import User
 from labcal_cloud.db.gateway import Database
 from labcal_cloud.portal.runtime import Runtime
-from labcal_cloud.registry.model import DueState, engine_due, estimate_due
+from labcal_cloud.registry.model import DueState, engine_due, not_computed_due
 from labcal_cloud.registry.store import (
     DEVICE_COLUMNS,
     ENGINE_JOIN,
@@ -53,15 +53,13 @@ class Reports:
             f"SELECT {cols}, s.name, t.name, e.status, e.due_at, e.reason, f.reason"
             " FROM portal_devices d"
             " JOIN portal_sites s ON s.id = d.site_id JOIN portal_tenants t ON t.id = d.tenant_id"
-            f"{ENGINE_JOIN} LEFT JOIN maintenance_forecast f"
-            " ON f.tenant = e.tenant AND f.device_serial = e.device_serial"
+            f"{ENGINE_JOIN} LEFT JOIN maintenance_forecast f ON f.device_id = d.id"
         )
-        today = self._rt.now().date()
         out = []
         for r in rows:
             device = device_from_row(r)
             due = (
-                estimate_due(device, today)
+                not_computed_due(device)
                 if r[15] is None
                 else engine_due(device, r[15], day_of(r[16]), r[17], r[18])
             )
