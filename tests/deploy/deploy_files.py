@@ -16,11 +16,6 @@ DEPLOY = ROOT / "deploy"
 COMPOSE_DIR = DEPLOY / "compose"
 K8S_DIR = DEPLOY / "k8s"
 
-#: ``labcal-cloud`` subcommands the deploy files use that the cloud does not have yet (issue #17:
-#: ``pipeline run`` and ``serve``, see docs/architecture.md, "Which process runs which stage").
-#: Their arguments are not parsed; remove an entry when it lands.
-PENDING_CLOUD_COMMANDS: frozenset[str] = frozenset({"pipeline", "serve"})
-
 
 def yaml_files() -> list[Path]:
     return sorted(p for p in DEPLOY.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
@@ -89,8 +84,6 @@ def cloud_commands() -> set[str]:
 
 def check_cloud_args(args: list[str]) -> None:
     """Parse ``args`` with the real ``labcal-cloud`` parser (SystemExit on a bad option)."""
-    if args and args[0] in PENDING_CLOUD_COMMANDS:
-        return
     cloud_parser().parse_args(args)
 
 

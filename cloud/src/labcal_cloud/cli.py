@@ -27,7 +27,8 @@ SUBCOMMAND_MODULES: list[str] = [
     "labcal_cloud.readapi.commands",
     "labcal_cloud.portal.commands",
     "labcal_cloud.scheduler.commands",
-    "labcal_cloud.engine.commands",
+    "labcal_cloud.pipeline.engine_cli",
+    "labcal_cloud.pipeline.commands",
     "labcal_cloud.demo.commands",
     "labcal_cloud.serve.commands",
 ]

@@ -85,7 +85,9 @@ def engine_says(
 ) -> None:
     """The engine's stored due state of a device (``device_due_state``), keyed like the engine
     keys it: the registry's device id when the device is registered."""
-    row = db.one("SELECT id FROM portal_devices WHERE tenant_id = ? AND serial = ?", (tenant, serial))
+    row = db.one(
+        "SELECT id FROM portal_devices WHERE tenant_id = ? AND serial = ?", (tenant, serial)
+    )
     state = DueState(status, DueBasis.TIME, due_at, "x")
     SqlEngineRepository(db).save_due_state(
         tenant, serial, state, None, device_id=None if row is None else str(row[0]), at=NOW

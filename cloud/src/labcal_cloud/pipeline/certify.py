@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -87,7 +86,6 @@ def certify(
     *,
     skip: set[str],
     batch: int = 50,
-    now: Callable[[], datetime],
 ) -> CertifyResult:
     """Certify every pending record (in batches); ``skip`` holds record ids that failed before
     and is updated with new failures."""
@@ -114,7 +112,7 @@ def certify(
                 failed.append(f"{record.record_id}: {exc}")
                 log.warning("record %s not certified: %s", record.record_id, exc)
                 continue
-            if record.passed and bookings is not None:
-                bookings.complete_for_device(calibration.tenant_id, str(device_id), now())
+            if record.passed and bookings is not None:  # bookings made before the run end
+                bookings.complete_for_device(calibration.tenant_id, str(device_id), record.ended_at)
             issued.append(Issued(calibration, record))
     return CertifyResult(tuple(issued), tuple(failed))

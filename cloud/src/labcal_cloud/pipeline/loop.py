@@ -99,8 +99,10 @@ def run_pipeline(
     timing: PipelineTiming = PipelineTiming(),
     clock: Callable[[], float] = time.monotonic,
     once: bool = False,
+    observe: Callable[[PassReport | None], None] = lambda _: None,
 ) -> int:
-    """Run passes until ``stop`` is set (or one pass with ``once``); returns failed passes."""
+    """Run passes until ``stop`` is set (or one pass with ``once``); returns failed passes.
+    ``observe`` gets each pass's report (None for a failed pass), e.g. for metrics."""
     schedule = _Schedule(timing)
     failures = 0
     streak = 0
@@ -115,12 +117,14 @@ def run_pipeline(
             streak += 1
             log.exception("pipeline pass failed (retry in %.0f s)", delay)
             say(f"pipeline: pass failed ({type(exc).__name__}: {exc}); retry in {delay:.0f} s")
+            observe(None)
             if once:
                 break
             stop.wait(delay)
             continue
         streak = 0
         _say_report(report, say)
+        observe(report)
         if once:
             break
         woken = wake.wait(timing.idle_s) and not stop.is_set()

@@ -46,16 +46,15 @@ __all__ = [
 REMIND = (DueStatus.DUE_SOON, DueStatus.DUE, DueStatus.OVERDUE)
 RECIPIENT_ROLES = ("lab_admin", "lab_user")
 
-DUE_STATE_DEVICE_JOIN = (
-    "JOIN portal_devices d ON d.tenant_id = e.tenant AND d.serial = e.device_serial"
-)
-"""The one join of the engine's due state (``e``) to the registry's device (``d``)."""
+DUE_STATE_DEVICE_JOIN = "JOIN portal_devices d ON d.id = e.device_id AND d.tenant_id = e.tenant"
+"""The one join of the engine's due state (``e``) to the registry's device (``d``): by the
+registry's device id, which the engine stores with the state of every registered device."""
 
 _DEVICES = f"""
 SELECT d.tenant_id, d.id, d.model, d.serial, e.status, e.basis, e.due_at, e.reason,
        d.last_calibrated_at,
        (SELECT MAX(c.ended_at) FROM calibration_record c
-        WHERE c.tenant = d.tenant_id AND c.pipette_serial = d.serial
+        WHERE c.tenant = d.tenant_id AND c.pipette_serial = d.serial AND c.pipette_model = d.model
           AND c.kind = 'calibration'),
        EXISTS (SELECT 1 FROM portal_booking_devices bd
                JOIN portal_bookings b ON b.id = bd.booking_id
