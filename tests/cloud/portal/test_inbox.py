@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from labcal_cloud.demo.api import build_app
 from labcal_cloud.scheduler.ports import ClaimedStep
 from labcal_cloud.scheduler.reminder_store import SqlReminderStore
 
@@ -63,13 +62,3 @@ def test_inbox_shows_only_the_users_own_reminders(any_world: World) -> None:
     assert "P100 due &lt;soon&gt;" in page.text  # escaped
     assert "for the colleague" not in page.text
     assert "for another lab" not in page.text
-
-
-def test_the_demo_api_serves_the_portal_inbox_and_the_ops_probes(world: World) -> None:
-    from fastapi.testclient import TestClient
-
-    client = TestClient(build_app(world.services.settings, services=world.services))
-    login(client, world.a.admin)
-    assert client.get("/api/v1/inbox").json() == []
-    assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json()["ready"] is True

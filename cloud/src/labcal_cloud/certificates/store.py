@@ -20,6 +20,7 @@ from labcal_cloud.certificates.signing import CertificateSigner
 from labcal_cloud.db.gateway import Database, Row
 from labcal_cloud.engine.errors import RecordRejectedError
 from labcal_cloud.engine.records import CalibrationRecord, record_from_run
+from labcal_cloud.engine.store_sql import SqlEngineRepository
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.registry.store import Registry
 from labcal_shared.contracts import GravimetricRun
@@ -111,9 +112,12 @@ class Certificates:
         balance_valid_until: datetime | None,
         interval_days: int = 365,
     ) -> Calibration:
-        """Evaluate the run into a record, then :meth:`issue` its certificate."""
+        """Evaluate the run into the engine's calibration record, store it and :meth:`issue` its
+        certificate in one transaction (the same record a station's run becomes in the
+        pipeline, so the due state, the history and the certificate agree)."""
         if not 1 <= interval_days <= 3650:
             raise InvalidInputError("interval_days must be between 1 and 3650")
+        tenant_id, _ = self._registry.tenant_of(device_id)
         try:
             record = record_from_run(
                 run,
@@ -123,13 +127,16 @@ class Certificates:
             )
         except RecordRejectedError as exc:
             raise InvalidInputError(str(exc)) from exc
-        return self.issue(
-            device_id,
-            run,
-            record,
-            balance_traceability=balance_traceability,
-            interval_days=interval_days,
-        )
+        with self._db.transaction():
+            calibration = self.issue(
+                device_id,
+                run,
+                record,
+                balance_traceability=balance_traceability,
+                interval_days=interval_days,
+            )
+            SqlEngineRepository(self._db).save_record(tenant_id, None, record)
+        return calibration
 
     def issue(
         self,
