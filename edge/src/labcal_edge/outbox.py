@@ -7,6 +7,12 @@ leaves only after the broker's PUBACK.
   may be lost instead, which only causes a harmless resend (the message id shows the duplicate).
 * Bounded: at ``capacity`` the configured :class:`~labcal_edge.config.FullPolicy` applies, and
   every drop or refusal is counted, logged and passed to the ``on_alert`` callback: no silent loss.
+* Full — the capacity reached (``block`` timed out, or ``refuse``) or the disk refusing writes
+  (``SQLITE_FULL``, ``SQLITE_IOERR``): the new message is *refused* with :class:`OutboxFullError`
+  (its transaction rolled back, its sequence number not used), committed messages are never
+  touched; :attr:`Outbox.refusing` says why (``"capacity"`` / ``"disk"``), :attr:`refused_total`
+  counts, and the alert is raised once per episode. The next append that fits ends the episode
+  ("accepting again"): after a delivery (capacity) or once disk space is freed.
 * A message the broker refuses for good (PUBACK reason code >= 0x80) is moved to a dead-letter
   table with the reason, never retried in a loop and never deleted.
 
@@ -29,6 +35,15 @@ from labcal_edge.errors import OutboxFullError
 __all__ = ["Outbox", "OutboxMessage", "StoredMessage"]
 
 log = logging.getLogger(__name__)
+
+#: SQLite's answers when the file system refuses a write (full disk, quota, read-only remount).
+_DISK_ERRORS = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR})
+
+
+def _disk_refused(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and (code & 0xFF) in _DISK_ERRORS  # extended codes keep the base
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -100,6 +115,9 @@ class Outbox:
         self._lock = threading.RLock()
         self._space = threading.Condition(self._lock)
         self._depth = self._scalar("SELECT count(*) FROM messages")
+        self.refusing: str | None = None  # why new messages are refused now: capacity / disk
+        self._episode_refused = 0
+        self._refused_unsaved = 0  # refusals counted while the disk refused the counter too
 
     # -- producers -------------------------------------------------------------------------
 
@@ -114,32 +132,80 @@ class Outbox:
             raise OutboxFullError(f"{n} messages exceed the outbox capacity {self.capacity}")
         with self._lock:
             self._make_room(n)
-            seqs: list[int] = []
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                seq = self._scalar("SELECT value FROM counters WHERE name='next_seq'")
-                rows = []
-                for build in builders:
-                    msg = build(seq)
-                    rows.append((seq, msg.message_id, msg.topic, msg.payload, int(msg.retain)))
-                    seqs.append(seq)
-                    seq += 1
-                self._db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", rows)
-                self._db.execute("UPDATE counters SET value=? WHERE name='next_seq'", (seq,))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                seqs = self._insert(builders)
+            except sqlite3.Error as exc:
+                if not _disk_refused(exc):
+                    raise
+                self._refuse("disk", n, f"the disk refuses writes ({exc})")
             self._depth += n
+            if self.refusing is not None:
+                self._alert(
+                    f"outbox accepting again ({self.refusing} freed) after "
+                    f"{self._episode_refused} refused message(s)"
+                )
+                self.refusing = None
         return seqs
 
-    def reserve_seq(self) -> int:
-        """A sequence number for a message that is not stored (station status, Last Will)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+    def _insert(self, builders: Sequence[Callable[[int], OutboxMessage]]) -> list[int]:
+        seqs: list[int] = []
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
             seq = self._scalar("SELECT value FROM counters WHERE name='next_seq'")
-            self._db.execute("UPDATE counters SET value=? WHERE name='next_seq'", (seq + 1,))
+            rows = []
+            for build in builders:
+                msg = build(seq)
+                rows.append((seq, msg.message_id, msg.topic, msg.payload, int(msg.retain)))
+                seqs.append(seq)
+                seq += 1
+            self._db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", rows)
+            self._db.execute("UPDATE counters SET value=? WHERE name='next_seq'", (seq,))
+            if self._refused_unsaved:
+                self._bump("refused", self._refused_unsaved)
             self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:  # SQLite may have rolled back by itself (disk full)
+                self._db.execute("ROLLBACK")
+            raise
+        self._refused_unsaved = 0
+        return seqs
+
+    def _refuse(self, why: str, n: int, detail: str) -> None:
+        """Count ``n`` refused messages, alert once per episode, raise :class:`OutboxFullError`."""
+        try:
+            self._bump("refused", n)
+        except sqlite3.Error:
+            self._refused_unsaved += n  # saved with the next append that succeeds
+        text = (
+            f"outbox full: {detail}; new messages are refused, none stored is dropped "
+            f"({self._depth} queued)"
+        )
+        if self.refusing is None:
+            self.refusing = why
+            self._episode_refused = 0
+            self._alert(text)
+        self._episode_refused += n
+        raise OutboxFullError(text)
+
+    def reserve_seq(self) -> int:
+        """A sequence number for a message that is not stored (station status, Last Will).
+
+        :class:`OutboxFullError` when the disk refuses the write: a number that is not persisted
+        could be handed out twice.
+        """
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                seq = self._scalar("SELECT value FROM counters WHERE name='next_seq'")
+                self._db.execute("UPDATE counters SET value=? WHERE name='next_seq'", (seq + 1,))
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if not _disk_refused(exc):
+                    raise
+                detail = f"no sequence number: the disk refuses writes ({exc})"
+                raise OutboxFullError(detail) from None
             return seq
 
     def _make_room(self, n: int) -> None:
@@ -147,9 +213,7 @@ class Outbox:
         if self._depth + n <= self.capacity:
             return
         if self.policy is FullPolicy.REFUSE:
-            self._bump("refused", n)
-            self._alert(f"outbox full ({self._depth}/{self.capacity}): refused {n} message(s)")
-            raise OutboxFullError(f"outbox full ({self._depth}/{self.capacity})")
+            self._refuse("capacity", n, f"{self._depth}/{self.capacity} messages, refused {n}")
         if self.policy is FullPolicy.DROP_OLDEST:
             excess = self._depth + n - self.capacity
             self._db.execute("BEGIN IMMEDIATE")
@@ -170,10 +234,11 @@ class Outbox:
         while self._depth + n > self.capacity:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self._bump("refused", n)
-                self._alert(f"outbox still full after {self.block_timeout_s:g} s: refused {n}")
-                raise OutboxFullError(
-                    f"outbox full ({self._depth}/{self.capacity}) for {self.block_timeout_s:g} s"
+                self._refuse(
+                    "capacity",
+                    n,
+                    f"{self._depth}/{self.capacity} messages for {self.block_timeout_s:g} s, "
+                    f"refused {n}",
                 )
             self._space.wait(remaining)
 
@@ -235,7 +300,8 @@ class Outbox:
     @property
     def refused_total(self) -> int:
         with self._lock:
-            return self._scalar("SELECT value FROM counters WHERE name='refused'")
+            saved = self._scalar("SELECT value FROM counters WHERE name='refused'")
+            return saved + self._refused_unsaved
 
     def dead_letters(self) -> list[tuple[int, str, str]]:
         with self._lock:
