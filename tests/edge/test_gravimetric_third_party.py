@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from labcal_edge.config import BalanceConfig
+from labcal_edge.config import BalanceConfig, FullPolicy
 from labcal_edge.drivers.balance import BalanceDriver
 from labcal_edge.drivers.garbage import GarbageLog
 from labcal_edge.drivers.link import PySerialLink
@@ -45,6 +45,7 @@ class PouringOperator(ScriptedOperator):
         z = z_factor(WATER_C, PRESSURE_KPA, HUMIDITY, WATER_C)
         self.dose_g = volume_ul * (1 + TRUE_ERROR_PCT / 100) / z / 1000.0
         self.load_g = VESSEL_G
+        self.outbox: Outbox | None = None
 
     def act(self, key: str, prompt: str) -> None:
         super().act(key, prompt)
@@ -68,14 +69,20 @@ def emu() -> Iterator[Emulator]:
 
 
 def workflow(
-    emu: Emulator, tmp_path: Path, script: dict[str, object], stable_timeout_s: float = 30.0
+    emu: Emulator,
+    tmp_path: Path,
+    script: dict[str, object],
+    stable_timeout_s: float = 30.0,
+    capacity: int = 1_000_000,
+    operator_type: type[PouringOperator] = PouringOperator,
 ) -> tuple[GravimetricWorkflow, PouringOperator, BalanceDriver, Outbox]:
     link = PySerialLink(BalanceConfig(name="emu", port=emu.url))
     balance = BalanceDriver(link, GarbageLog("emu"), Dialect.MT_SICS)
     balance.connect()
-    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    outbox = Outbox(tmp_path / "outbox.sqlite3", capacity=capacity, policy=FullPolicy.REFUSE)
     emitter = Emitter(StationIdentity("t-grav", "st1"), outbox, make_probe("none"))
-    operator = PouringOperator(script, emu, float(script["volumes_ul"][0]))  # type: ignore[index]
+    operator = operator_type(script, emu, float(script["volumes_ul"][0]))  # type: ignore[index]
+    operator.outbox = outbox
     ref = DeviceRef(type=DeviceType.BALANCE, make="Mettler Toledo", model="XS204", serial="B2")
     flow = GravimetricWorkflow(
         StationIO(balance=balance, balance_ref=ref),
@@ -139,3 +146,61 @@ def test_a_balance_that_does_not_settle_in_time_asks_the_operator(
         outbox.close()
     assert "Weight not stable. Try again?: no" in operator.said
     assert "not stable within 0.5 s" in operator.said
+
+
+def test_a_full_outbox_refuses_the_reading_and_the_operator_is_told(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    script = dict(SCRIPT, retry_outbox_full=False)
+    flow, operator, balance, outbox = workflow(emu, tmp_path, script, capacity=2)
+    try:
+        with pytest.raises(RunAbortedError, match="the outbox is full"):
+            flow.run(RunMode.QUICK_CHECK)
+        kept = [decode(m.payload, topic=m.topic).payload for m in outbox.peek(-1, 100)]
+        assert outbox.refusing == "capacity"
+        assert outbox.refused_total == 1
+    finally:
+        balance.link.close()
+        outbox.close()
+    assert len(kept) == 2  # m00 and m0, committed before the outbox filled: kept
+    assert all(isinstance(r, Reading) and r.stable for r in kept)
+    assert "mn: NOT STORED, outbox full" in operator.said
+    assert "Outbox full. Try again?: no" in operator.said
+
+
+class DeliveringOperator(PouringOperator):
+    """Answers "try again" after the agent delivered: the stored messages are acknowledged."""
+
+    delivered: list[str]
+
+    def confirm(self, key: str, prompt: str, default: bool = False) -> bool:
+        if key != "retry_outbox_full":
+            return super().confirm(key, prompt, default)
+        assert self.outbox is not None
+        batch = self.outbox.peek(-1, 100)
+        self.delivered = [*getattr(self, "delivered", []), *(m.message_id for m in batch)]
+        self.outbox.ack(m.seq for m in batch)
+        self.say(f"{prompt}: yes (after delivery)")
+        return True
+
+
+def test_the_run_goes_on_once_the_outbox_has_room_again_and_loses_nothing(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    script = dict(SCRIPT, volumes_ul=[100], replicates=2)
+    flow, operator, balance, outbox = workflow(
+        emu, tmp_path, script, capacity=3, operator_type=DeliveringOperator
+    )
+    assert isinstance(operator, DeliveringOperator)
+    try:
+        outcome = flow.run(RunMode.QUICK_CHECK)
+        left = [m.message_id for m in outbox.peek(-1, 100)]
+    finally:
+        balance.link.close()
+        outbox.close()
+    stored = operator.delivered + left
+    # 4 evaporation weighings, the one before replicate 1, 2 replicates, and the run
+    assert len(stored) == 8
+    assert len(set(stored)) == 8  # each stored once: a refused reading is retried, not doubled
+    assert operator.said.count("NOT STORED") >= 2
+    assert [len(v.masses_mg) for v in outcome.run.test_volumes] == [2]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 
 from labcal_edge.drivers.balance import BalanceDriver
@@ -26,7 +27,12 @@ from labcal_edge.drivers.pipette import PipetteDriver
 from labcal_edge.drivers.scanner import ScannerDriver
 from labcal_edge.drivers.sensor import SensorDriver
 from labcal_edge.emitter import Emitter, Outgoing
-from labcal_edge.errors import DeviceTimeoutError, DeviceUnavailableError, RunAbortedError
+from labcal_edge.errors import (
+    DeviceTimeoutError,
+    DeviceUnavailableError,
+    OutboxFullError,
+    RunAbortedError,
+)
 from labcal_edge.operator_io import Operator
 from labcal_edge.readings import reading_payload
 from labcal_shared.contracts import (
@@ -35,6 +41,7 @@ from labcal_shared.contracts import (
     EnvironmentSample,
     EvaporationWeighings,
     GravimetricRun,
+    Reading,
     RunMode,
     TestVolume,
 )
@@ -197,6 +204,22 @@ class GravimetricWorkflow:
                     raise RunAbortedError(f"{what}: balance not available") from None
                 self._reopen_balance()
 
+    def _emit_reading(self, payload: Reading) -> None:
+        self.emitter.emit(payload, device=self.io.balance_ref)
+
+    def _store(self, what: str, store: Callable[[], object]) -> None:
+        """Commit to the outbox; while it is full the operator is told and decides (the value
+        stays in memory: retried as it is, not weighed again)."""
+        while True:
+            try:
+                store()
+                return
+            except OutboxFullError as exc:
+                self.op.say(f"  {what}: NOT STORED, {exc}")
+                self.op.say("  Free disk space or let the agent deliver, then try again.")
+                if not self.op.confirm("retry_outbox_full", "  Outbox full. Try again?", False):
+                    raise RunAbortedError(f"{what}: the outbox is full") from None
+
     def _reopen_balance(self) -> None:
         """Reopen the balance port, for up to ``stable_timeout_s`` (a replug takes a moment)."""
         deadline = time.monotonic() + self.stable_timeout_s
@@ -228,7 +251,7 @@ class GravimetricWorkflow:
         """A stable reading in mg (published as a reading of this run); retry on timeout."""
         while True:
             reading = self._retrying(what, self._stable_reading)
-            self.emitter.emit(reading_payload(reading, self.run_id), device=self.io.balance_ref)
+            self._store(what, partial(self._emit_reading, reading_payload(reading, self.run_id)))
             if reading.value is None:
                 self.op.say(
                     f"  {what}: balance reports {'over' if reading.overload else 'under'}"
@@ -310,7 +333,7 @@ class GravimetricWorkflow:
             mpe_edition=self.mpe_edition,
         )
         # the measured run is published whatever the local judgement says
-        self.emitter.emit_many([Outgoing(run, device=None)])
+        self._store("the run", lambda: self.emitter.emit_many([Outgoing(run, device=None)]))
         result: RunResult | None
         try:
             result = evaluate_contract_run(run)
