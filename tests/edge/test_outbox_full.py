@@ -132,7 +132,7 @@ def test_a_full_disk_refuses_new_messages_keeps_committed_ones_and_recovers(
 
 
 def test_a_full_disk_does_not_stop_delivery_of_what_was_committed(
-    small_disk: Path, mqtt_url: str, tenant_id: str
+    small_disk: Path, mqtt_url: str, tenant_id: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The publisher keeps delivering (and survives a status it cannot number) while full."""
     from labcal_edge.emitter import Emitter
@@ -164,7 +164,10 @@ def test_a_full_disk_does_not_stop_delivery_of_what_was_committed(
             mqtt_config(mqtt_url), f"edge-{tenant_id}", box, status_builder(identity, emitter)
         )
         with running(publisher):
-            got = collector.wait_for(lambda m: {str(e.message_id) for e in m} >= set(sent))
+            got = collector.wait_for(
+                lambda m: {str(e.message_id) for e in m} >= set(sent) and box.depth == 0
+            )
+            assert box.refusing == "disk"  # still full: the acknowledgements wait in memory
             ballast.unlink()  # space freed: acknowledgements and new readings are stored again
             more = readings(emitter, 5)
             got = collector.wait_for(
@@ -172,6 +175,13 @@ def test_a_full_disk_does_not_stop_delivery_of_what_was_committed(
             )
         assert {str(e.message_id) for e in got} == set(sent + more)
         assert box.refusing is None
+        assert "publisher session failed" not in caplog.text  # no resend loop while full
+        assert "acknowledgements kept in memory" in caplog.text
     finally:
         collector.stop()
         box.close()
+    reopened = Outbox(small_disk / "outbox.sqlite3")
+    try:
+        assert reopened.depth == 0  # the acknowledged messages were deleted once it could
+    finally:
+        reopened.close()

@@ -118,6 +118,8 @@ class Outbox:
         self.refusing: str | None = None  # why new messages are refused now: capacity / disk
         self._episode_refused = 0
         self._refused_unsaved = 0  # refusals counted while the disk refused the counter too
+        self._acked_unsaved: set[int] = set()  # acknowledged, deletion not yet on disk
+        self._deleted_unsaved = 0
 
     # -- producers -------------------------------------------------------------------------
 
@@ -162,12 +164,14 @@ class Outbox:
             self._db.execute("UPDATE counters SET value=? WHERE name='next_seq'", (seq,))
             if self._refused_unsaved:
                 self._bump("refused", self._refused_unsaved)
+            self._delete_unsaved_acks()
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:  # SQLite may have rolled back by itself (disk full)
                 self._db.execute("ROLLBACK")
             raise
         self._refused_unsaved = 0
+        self._acked_unsaved_saved()
         return seqs
 
     def _refuse(self, why: str, n: int, detail: str) -> None:
@@ -252,22 +256,67 @@ class Outbox:
                 "WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after_seq, limit),
             )
-            return [StoredMessage(r[0], r[1], r[2], bytes(r[3]), bool(r[4])) for r in cur]
+            rows = [StoredMessage(r[0], r[1], r[2], bytes(r[3]), bool(r[4])) for r in cur]
+            if self._acked_unsaved:
+                rows = [m for m in rows if m.seq not in self._acked_unsaved]
+            return rows
 
     def ack(self, seqs: Iterable[int]) -> int:
-        """Delete acknowledged messages; return how many were still stored."""
-        params = [(s,) for s in seqs]
-        if not params:
-            return 0
+        """Delete acknowledged messages; return how many were still stored.
+
+        While the disk refuses the deletion (a full disk: WAL pages cannot be written), the
+        acknowledgements are kept in memory, the messages are not offered again (:meth:`peek`)
+        and they are deleted with the next write that succeeds; after a restart they are
+        resent (duplicates with the same message id, never losses).
+        """
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            before = self._db.total_changes
-            self._db.executemany("DELETE FROM messages WHERE seq=?", params)
-            removed = self._db.total_changes - before
-            self._db.execute("COMMIT")
+            new = [s for s in seqs if s not in self._acked_unsaved]
+            if not new and not self._acked_unsaved:
+                return 0
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._delete_unsaved_acks()
+                before = self._db.total_changes
+                self._db.executemany("DELETE FROM messages WHERE seq=?", [(s,) for s in new])
+                removed = self._db.total_changes - before
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if not _disk_refused(exc):
+                    raise
+                return self._keep_acks(new, exc)
+            self._acked_unsaved_saved()
             self._depth -= removed
             self._space.notify_all()
             return removed
+
+    def _delete_unsaved_acks(self) -> None:
+        """In a transaction: delete the messages acknowledged while the disk refused it."""
+        if self._acked_unsaved:
+            before = self._db.total_changes
+            self._db.executemany(
+                "DELETE FROM messages WHERE seq=?", [(s,) for s in self._acked_unsaved]
+            )
+            self._deleted_unsaved = self._db.total_changes - before
+
+    def _acked_unsaved_saved(self) -> None:
+        """After the commit that deleted them: the kept acknowledgements are on disk."""
+        if self._acked_unsaved:
+            self._depth -= self._deleted_unsaved
+            self._acked_unsaved.clear()
+            self._deleted_unsaved = 0
+
+    def _keep_acks(self, seqs: list[int], exc: sqlite3.Error) -> int:
+        stored = [
+            s
+            for s in seqs
+            if self._db.execute("SELECT 1 FROM messages WHERE seq=?", (s,)).fetchone()
+        ]
+        if stored and not self._acked_unsaved:
+            log.warning("acknowledgements kept in memory until the disk accepts writes: %s", exc)
+        self._acked_unsaved.update(stored)
+        return len(stored)
 
     def dead_letter(self, seq: int, reason: str) -> None:
         """Move a message the broker refused for good out of the queue, keeping it and why."""
@@ -290,7 +339,8 @@ class Outbox:
 
     @property
     def depth(self) -> int:
-        return self._depth
+        """Messages waiting for delivery (acknowledged ones not yet deleted are not counted)."""
+        return self._depth - len(self._acked_unsaved)
 
     @property
     def dropped_total(self) -> int:
