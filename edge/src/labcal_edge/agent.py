@@ -155,8 +155,8 @@ class Agent:
         the agent; the device is closed and reopened like a failed one."""
         try:
             poll()
-        except OutboxFullError as exc:
-            log.error("%s: reading not stored: %s", device.config.name, exc)
+        except OutboxFullError as exc:  # refused, not dropped; the outbox alerts once per episode
+            log.debug("%s: reading not stored: %s", device.config.name, exc)
         except Exception as exc:
             log.exception("%s: unexpected error; reopening the device", device.config.name)
             device.supervised.fail(exc)

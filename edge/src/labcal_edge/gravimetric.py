@@ -3,7 +3,9 @@
 Steps: identify the pipette (smart pipette, scanned label or typed), record the environment
 (sensor or typed), then per test volume: tare, the four evaporation weighings without delivery,
 and the replicates — each waits for a stable weight (with a timeout and an offer to retry); a
-replicate far from the expected mass is repeated only when the operator confirms. Every stable
+replicate far from the expected mass is repeated only when the operator confirms. A weight the
+balance marks unstable is never used as a mass: the balance is asked again (up to
+``_UNSTABLE_ASKS`` times), then the operator is told and decides (retry or abort). Every stable
 reading is published as a :class:`Reading` of the run as it is taken; at the end the local result
 (:func:`labcal_shared.iso8655.evaluate_contract_run`) is shown and the whole run is published as one
 :class:`GravimetricRun`.
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 
 from labcal_edge.drivers.balance import BalanceDriver
@@ -24,7 +27,12 @@ from labcal_edge.drivers.pipette import PipetteDriver
 from labcal_edge.drivers.scanner import ScannerDriver
 from labcal_edge.drivers.sensor import SensorDriver
 from labcal_edge.emitter import Emitter, Outgoing
-from labcal_edge.errors import DeviceTimeoutError, DeviceUnavailableError, RunAbortedError
+from labcal_edge.errors import (
+    DeviceTimeoutError,
+    DeviceUnavailableError,
+    OutboxFullError,
+    RunAbortedError,
+)
 from labcal_edge.operator_io import Operator
 from labcal_edge.readings import reading_payload
 from labcal_shared.contracts import (
@@ -33,17 +41,19 @@ from labcal_shared.contracts import (
     EnvironmentSample,
     EvaporationWeighings,
     GravimetricRun,
+    Reading,
     RunMode,
     TestVolume,
 )
 from labcal_shared.errors import Iso8655Error
 from labcal_shared.iso8655 import RunResult, evaluate_contract_run
-from labcal_shared.protocols import to_mg
+from labcal_shared.protocols import WeightReading, to_mg
 
 __all__ = ["GravimetricWorkflow", "RunOutcome", "default_volumes", "expected_mass_mg"]
 
 T = TypeVar("T")
 _REOPEN_POLL_S = 0.2
+_UNSTABLE_ASKS = 3  # unstable answers to a stable weighing before the operator is asked
 _WATER_MG_PER_UL = 0.9982  # near 20 °C; only for spotting outliers, never for the result
 
 
@@ -114,6 +124,7 @@ class GravimetricWorkflow:
         self.mpe_edition = mpe_edition
         self._now = now
         self.run_id = uuid.uuid4()
+        self.unstable_rejected = 0  # unstable answers to stable weighings, never used as masses
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -193,6 +204,22 @@ class GravimetricWorkflow:
                     raise RunAbortedError(f"{what}: balance not available") from None
                 self._reopen_balance()
 
+    def _emit_reading(self, payload: Reading) -> None:
+        self.emitter.emit(payload, device=self.io.balance_ref)
+
+    def _store(self, what: str, store: Callable[[], object]) -> None:
+        """Commit to the outbox; while it is full the operator is told and decides (the value
+        stays in memory: retried as it is, not weighed again)."""
+        while True:
+            try:
+                store()
+                return
+            except OutboxFullError as exc:
+                self.op.say(f"  {what}: NOT STORED, {exc}")
+                self.op.say("  Free disk space or let the agent deliver, then try again.")
+                if not self.op.confirm("retry_outbox_full", "  Outbox full. Try again?", False):
+                    raise RunAbortedError(f"{what}: the outbox is full") from None
+
     def _reopen_balance(self) -> None:
         """Reopen the balance port, for up to ``stable_timeout_s`` (a replug takes a moment)."""
         deadline = time.monotonic() + self.stable_timeout_s
@@ -207,13 +234,24 @@ class GravimetricWorkflow:
             self.op.say("  balance reconnected")
             return
 
+    def _stable_reading(self) -> WeightReading:
+        """A stable (or over/underload) reading; :class:`DeviceTimeoutError` after
+        ``_UNSTABLE_ASKS`` unstable answers in a row (whatever the driver promised)."""
+        for _ in range(_UNSTABLE_ASKS):
+            reading = self.io.balance.weigh(stable=True, timeout=self.stable_timeout_s)
+            if reading.stable or not reading.in_range:
+                return reading
+            self.unstable_rejected += 1
+        raise DeviceTimeoutError(
+            f"the balance answered {_UNSTABLE_ASKS} times with an unstable weight "
+            f"(last {reading.value} {reading.unit})"
+        )
+
     def stable_mg(self, what: str) -> float:
         """A stable reading in mg (published as a reading of this run); retry on timeout."""
         while True:
-            reading = self._retrying(
-                what, lambda: self.io.balance.weigh(stable=True, timeout=self.stable_timeout_s)
-            )
-            self.emitter.emit(reading_payload(reading, self.run_id), device=self.io.balance_ref)
+            reading = self._retrying(what, self._stable_reading)
+            self._store(what, partial(self._emit_reading, reading_payload(reading, self.run_id)))
             if reading.value is None:
                 self.op.say(
                     f"  {what}: balance reports {'over' if reading.overload else 'under'}"
@@ -295,7 +333,7 @@ class GravimetricWorkflow:
             mpe_edition=self.mpe_edition,
         )
         # the measured run is published whatever the local judgement says
-        self.emitter.emit_many([Outgoing(run, device=None)])
+        self._store("the run", lambda: self.emitter.emit_many([Outgoing(run, device=None)]))
         result: RunResult | None
         try:
             result = evaluate_contract_run(run)

@@ -7,6 +7,12 @@ leaves only after the broker's PUBACK.
   may be lost instead, which only causes a harmless resend (the message id shows the duplicate).
 * Bounded: at ``capacity`` the configured :class:`~labcal_edge.config.FullPolicy` applies, and
   every drop or refusal is counted, logged and passed to the ``on_alert`` callback: no silent loss.
+* Full — the capacity reached (``block`` timed out, or ``refuse``) or the disk refusing writes
+  (``SQLITE_FULL``, ``SQLITE_IOERR``): the new message is *refused* with :class:`OutboxFullError`
+  (its transaction rolled back, its sequence number not used), committed messages are never
+  touched; :attr:`Outbox.refusing` says why (``"capacity"`` / ``"disk"``), :attr:`refused_total`
+  counts, and the alert is raised once per episode. The next append that fits ends the episode
+  ("accepting again"): after a delivery (capacity) or once disk space is freed.
 * A message the broker refuses for good (PUBACK reason code >= 0x80) is moved to a dead-letter
   table with the reason, never retried in a loop and never deleted.
 
@@ -29,6 +35,15 @@ from labcal_edge.errors import OutboxFullError
 __all__ = ["Outbox", "OutboxMessage", "StoredMessage"]
 
 log = logging.getLogger(__name__)
+
+#: SQLite's answers when the file system refuses a write (full disk, quota, read-only remount).
+_DISK_ERRORS = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR})
+
+
+def _disk_refused(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and (code & 0xFF) in _DISK_ERRORS  # extended codes keep the base
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -100,6 +115,11 @@ class Outbox:
         self._lock = threading.RLock()
         self._space = threading.Condition(self._lock)
         self._depth = self._scalar("SELECT count(*) FROM messages")
+        self.refusing: str | None = None  # why new messages are refused now: capacity / disk
+        self._episode_refused = 0
+        self._refused_unsaved = 0  # refusals counted while the disk refused the counter too
+        self._acked_unsaved: set[int] = set()  # acknowledged, deletion not yet on disk
+        self._deleted_unsaved = 0
 
     # -- producers -------------------------------------------------------------------------
 
@@ -114,32 +134,82 @@ class Outbox:
             raise OutboxFullError(f"{n} messages exceed the outbox capacity {self.capacity}")
         with self._lock:
             self._make_room(n)
-            seqs: list[int] = []
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                seq = self._scalar("SELECT value FROM counters WHERE name='next_seq'")
-                rows = []
-                for build in builders:
-                    msg = build(seq)
-                    rows.append((seq, msg.message_id, msg.topic, msg.payload, int(msg.retain)))
-                    seqs.append(seq)
-                    seq += 1
-                self._db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", rows)
-                self._db.execute("UPDATE counters SET value=? WHERE name='next_seq'", (seq,))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                seqs = self._insert(builders)
+            except sqlite3.Error as exc:
+                if not _disk_refused(exc):
+                    raise
+                self._refuse("disk", n, f"the disk refuses writes ({exc})")
             self._depth += n
+            if self.refusing is not None:
+                self._alert(
+                    f"outbox accepting again ({self.refusing} freed) after "
+                    f"{self._episode_refused} refused message(s)"
+                )
+                self.refusing = None
         return seqs
 
-    def reserve_seq(self) -> int:
-        """A sequence number for a message that is not stored (station status, Last Will)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+    def _insert(self, builders: Sequence[Callable[[int], OutboxMessage]]) -> list[int]:
+        seqs: list[int] = []
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
             seq = self._scalar("SELECT value FROM counters WHERE name='next_seq'")
-            self._db.execute("UPDATE counters SET value=? WHERE name='next_seq'", (seq + 1,))
+            rows = []
+            for build in builders:
+                msg = build(seq)
+                rows.append((seq, msg.message_id, msg.topic, msg.payload, int(msg.retain)))
+                seqs.append(seq)
+                seq += 1
+            self._db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?)", rows)
+            self._db.execute("UPDATE counters SET value=? WHERE name='next_seq'", (seq,))
+            if self._refused_unsaved:
+                self._bump("refused", self._refused_unsaved)
+            self._delete_unsaved_acks()
             self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:  # SQLite may have rolled back by itself (disk full)
+                self._db.execute("ROLLBACK")
+            raise
+        self._refused_unsaved = 0
+        self._acked_unsaved_saved()
+        return seqs
+
+    def _refuse(self, why: str, n: int, detail: str) -> None:
+        """Count ``n`` refused messages, alert once per episode, raise :class:`OutboxFullError`."""
+        try:
+            self._bump("refused", n)
+        except sqlite3.Error:
+            self._refused_unsaved += n  # saved with the next append that succeeds
+        text = (
+            f"outbox full: {detail}; new messages are refused, none stored is dropped "
+            f"({self._depth} queued)"
+        )
+        if self.refusing is None:
+            self.refusing = why
+            self._episode_refused = 0
+            self._alert(text)
+        self._episode_refused += n
+        raise OutboxFullError(text)
+
+    def reserve_seq(self) -> int:
+        """A sequence number for a message that is not stored (station status, Last Will).
+
+        :class:`OutboxFullError` when the disk refuses the write: a number that is not persisted
+        could be handed out twice.
+        """
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                seq = self._scalar("SELECT value FROM counters WHERE name='next_seq'")
+                self._db.execute("UPDATE counters SET value=? WHERE name='next_seq'", (seq + 1,))
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if not _disk_refused(exc):
+                    raise
+                detail = f"no sequence number: the disk refuses writes ({exc})"
+                raise OutboxFullError(detail) from None
             return seq
 
     def _make_room(self, n: int) -> None:
@@ -147,9 +217,7 @@ class Outbox:
         if self._depth + n <= self.capacity:
             return
         if self.policy is FullPolicy.REFUSE:
-            self._bump("refused", n)
-            self._alert(f"outbox full ({self._depth}/{self.capacity}): refused {n} message(s)")
-            raise OutboxFullError(f"outbox full ({self._depth}/{self.capacity})")
+            self._refuse("capacity", n, f"{self._depth}/{self.capacity} messages, refused {n}")
         if self.policy is FullPolicy.DROP_OLDEST:
             excess = self._depth + n - self.capacity
             self._db.execute("BEGIN IMMEDIATE")
@@ -170,10 +238,11 @@ class Outbox:
         while self._depth + n > self.capacity:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self._bump("refused", n)
-                self._alert(f"outbox still full after {self.block_timeout_s:g} s: refused {n}")
-                raise OutboxFullError(
-                    f"outbox full ({self._depth}/{self.capacity}) for {self.block_timeout_s:g} s"
+                self._refuse(
+                    "capacity",
+                    n,
+                    f"{self._depth}/{self.capacity} messages for {self.block_timeout_s:g} s, "
+                    f"refused {n}",
                 )
             self._space.wait(remaining)
 
@@ -187,22 +256,67 @@ class Outbox:
                 "WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after_seq, limit),
             )
-            return [StoredMessage(r[0], r[1], r[2], bytes(r[3]), bool(r[4])) for r in cur]
+            rows = [StoredMessage(r[0], r[1], r[2], bytes(r[3]), bool(r[4])) for r in cur]
+            if self._acked_unsaved:
+                rows = [m for m in rows if m.seq not in self._acked_unsaved]
+            return rows
 
     def ack(self, seqs: Iterable[int]) -> int:
-        """Delete acknowledged messages; return how many were still stored."""
-        params = [(s,) for s in seqs]
-        if not params:
-            return 0
+        """Delete acknowledged messages; return how many were still stored.
+
+        While the disk refuses the deletion (a full disk: WAL pages cannot be written), the
+        acknowledgements are kept in memory, the messages are not offered again (:meth:`peek`)
+        and they are deleted with the next write that succeeds; after a restart they are
+        resent (duplicates with the same message id, never losses).
+        """
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            before = self._db.total_changes
-            self._db.executemany("DELETE FROM messages WHERE seq=?", params)
-            removed = self._db.total_changes - before
-            self._db.execute("COMMIT")
+            new = [s for s in seqs if s not in self._acked_unsaved]
+            if not new and not self._acked_unsaved:
+                return 0
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._delete_unsaved_acks()
+                before = self._db.total_changes
+                self._db.executemany("DELETE FROM messages WHERE seq=?", [(s,) for s in new])
+                removed = self._db.total_changes - before
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if not _disk_refused(exc):
+                    raise
+                return self._keep_acks(new, exc)
+            self._acked_unsaved_saved()
             self._depth -= removed
             self._space.notify_all()
             return removed
+
+    def _delete_unsaved_acks(self) -> None:
+        """In a transaction: delete the messages acknowledged while the disk refused it."""
+        if self._acked_unsaved:
+            before = self._db.total_changes
+            self._db.executemany(
+                "DELETE FROM messages WHERE seq=?", [(s,) for s in self._acked_unsaved]
+            )
+            self._deleted_unsaved = self._db.total_changes - before
+
+    def _acked_unsaved_saved(self) -> None:
+        """After the commit that deleted them: the kept acknowledgements are on disk."""
+        if self._acked_unsaved:
+            self._depth -= self._deleted_unsaved
+            self._acked_unsaved.clear()
+            self._deleted_unsaved = 0
+
+    def _keep_acks(self, seqs: list[int], exc: sqlite3.Error) -> int:
+        stored = [
+            s
+            for s in seqs
+            if self._db.execute("SELECT 1 FROM messages WHERE seq=?", (s,)).fetchone()
+        ]
+        if stored and not self._acked_unsaved:
+            log.warning("acknowledgements kept in memory until the disk accepts writes: %s", exc)
+        self._acked_unsaved.update(stored)
+        return len(stored)
 
     def dead_letter(self, seq: int, reason: str) -> None:
         """Move a message the broker refused for good out of the queue, keeping it and why."""
@@ -225,7 +339,8 @@ class Outbox:
 
     @property
     def depth(self) -> int:
-        return self._depth
+        """Messages waiting for delivery (acknowledged ones not yet deleted are not counted)."""
+        return self._depth - len(self._acked_unsaved)
 
     @property
     def dropped_total(self) -> int:
@@ -235,7 +350,8 @@ class Outbox:
     @property
     def refused_total(self) -> int:
         with self._lock:
-            return self._scalar("SELECT value FROM counters WHERE name='refused'")
+            saved = self._scalar("SELECT value FROM counters WHERE name='refused'")
+            return saved + self._refused_unsaved
 
     def dead_letters(self) -> list[tuple[int, str, str]]:
         with self._lock:

@@ -26,6 +26,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from labcal_edge.backoff import Backoff, backoff_delay
 from labcal_edge.config import MqttConfig
+from labcal_edge.errors import OutboxFullError
 from labcal_edge.outbox import Outbox
 
 __all__ = ["Publisher", "StatusMessage"]
@@ -143,10 +144,20 @@ class Publisher:
                 certfile=str(tls.cert_file) if tls.cert_file else None,
                 keyfile=str(tls.key_file) if tls.key_file else None,
             )
-        if self._status is not None:
-            topic, payload = self._status(False)
-            client.will_set(topic, payload, qos=1, retain=True)
+        will = self._status_or_none(False)
+        if will is not None:
+            client.will_set(will[0], will[1], qos=1, retain=True)
         return client
+
+    def _status_or_none(self, online: bool) -> tuple[str, bytes] | None:
+        """The status message, or ``None`` while the outbox cannot number it (disk full)."""
+        if self._status is None:
+            return None
+        try:
+            return self._status(online)
+        except OutboxFullError as exc:
+            log.warning("station status not sent: %s", exc)
+            return None
 
     def _connect_properties(self) -> Properties:
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -247,8 +258,9 @@ class Publisher:
                 now = time.monotonic()
                 if self._status is not None and (now >= next_status or self._status_due.is_set()):
                     self._status_due.clear()
-                    topic, payload = self._status(True)
-                    client.publish(topic, payload, qos=1, retain=True)
+                    status = self._status_or_none(True)
+                    if status is not None:
+                        client.publish(status[0], status[1], qos=1, retain=True)
                     next_status = now + self._cfg.status_interval_s
                 room = self._window - len(unacked)
                 if room > 0:
@@ -267,9 +279,9 @@ class Publisher:
 
     def _say_offline(self, client: mqtt.Client) -> None:
         """Clean stop: retained ``offline`` status, then a normal DISCONNECT (no Will)."""
-        if self._status is not None:
-            topic, payload = self._status(False)
-            info = client.publish(topic, payload, qos=1, retain=True)
+        status = self._status_or_none(False)
+        if status is not None:
+            info = client.publish(status[0], status[1], qos=1, retain=True)
             deadline = time.monotonic() + 2.0
             while not info.is_published() and time.monotonic() < deadline:
                 if client.loop(timeout=0.05) != MQTTErrorCode.MQTT_ERR_SUCCESS:

@@ -4,10 +4,17 @@ Replies are matched to the command sent; lines that no codec understands are cou
 (:class:`GarbageLog`) and skipped; stray but valid lines (a print-key output, a late reply) are
 skipped too. A missing or unstable answer raises :class:`DeviceTimeoutError`; I/O failures raise
 :class:`DeviceUnavailableError` (from the link).
+
+``weigh(stable=True)`` returns a stable reading or none: a dynamic answer (``S D …``, which
+third-party MT-SICS balances send at once to ``S``; ``US`` on A&D; a blank unit on SBI) is counted
+(:attr:`BalanceDriver.unstable_total`) and the balance asked again until the timeout. An identity
+reply the codec cannot read (``I2`` with a serial number only, ``ES`` to ``?TN``) falls back to the
+configured identity (an empty field here; :class:`~labcal_edge.station.Device` fills it in).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,9 +28,11 @@ from labcal_shared.protocols import Dialect, WeightReading, aandd, mtsics, sbi
 
 __all__ = ["BalanceDriver", "BalanceIdentity"]
 
+log = logging.getLogger("labcal_edge.drivers")
+
 T = TypeVar("T")
 _PROBE_TIMEOUT_S = 1.0
-_SBI_POLL_S = 0.1
+_STABLE_POLL_S = 0.1
 _AFTER_GARBAGE_S = 0.2
 
 
@@ -52,6 +61,8 @@ class BalanceDriver:
         self.dialect = dialect
         self.timeout_s = timeout_s
         self.last_unit = ""  # SBI leaves the unit blank while unstable: the value keeps its unit
+        self.unstable_total = 0  # dynamic answers while a stable weight was asked for
+        self.identity_fallbacks = 0  # identity replies that could not be read
 
     # -- connection ------------------------------------------------------------------------
 
@@ -77,47 +88,86 @@ class BalanceDriver:
         )
 
     def identify(self) -> BalanceIdentity:
+        """Model and serial number from the balance; a field it cannot tell is left empty."""
         d = self._dialect()
         if d is Dialect.MT_SICS:
-            data = self._ask(mtsics.format_command("I2"), lambda ln: _mt_info(ln, "I2"))
-            serial = self._ask(mtsics.format_command("I4"), lambda ln: _mt_info(ln, "I4"))
-            model = mtsics.parse_balance_data(data).balance_type
-            return BalanceIdentity(d, model, serial.fields[0])
+            data = self._identity_field(
+                "I2", lambda: mtsics.parse_balance_data(self._ask_mt_info("I2")).balance_type
+            )
+            serial = self._identity_field("I4", lambda: self._ask_mt_info("I4").fields[0])
+            return BalanceIdentity(d, data, serial)
         if d is Dialect.SBI:
-            model = self._ask(sbi.format_command("x1_"), _sbi_text)
-            serial_no = self._ask(sbi.format_command("x2_"), _sbi_text)
+            model = self._identity_field(
+                "x1_", lambda: self._ask(sbi.format_command("x1_"), _sbi_text)
+            )
+            serial_no = self._identity_field(
+                "x2_", lambda: self._ask(sbi.format_command("x2_"), _sbi_text)
+            )
             return BalanceIdentity(d, model, serial_no)
-        model = self._ask(aandd.format_command("?TN"), lambda ln: _and_info(ln, "TN"))
-        serial_no = self._ask(aandd.format_command("?SN"), lambda ln: _and_info(ln, "SN"))
+        model = self._identity_field(
+            "?TN", lambda: self._ask(aandd.format_command("?TN"), lambda ln: _and_info(ln, "TN"))
+        )
+        serial_no = self._identity_field(
+            "?SN", lambda: self._ask(aandd.format_command("?SN"), lambda ln: _and_info(ln, "SN"))
+        )
         return BalanceIdentity(d, model, serial_no)
+
+    def _ask_mt_info(self, command: str) -> mtsics.InfoReply:
+        return self._ask(mtsics.format_command(command), lambda ln: _mt_info(ln, command))
+
+    def _identity_field(self, command: str, ask: Callable[[], str]) -> str:
+        """``ask()``; an unreadable, refused or missing answer gives ``""`` (configured one)."""
+        try:
+            return ask()
+        except (ProtocolError, BalanceCommandError, DeviceTimeoutError) as exc:
+            self.identity_fallbacks += 1
+            log.warning(
+                "%s: cannot read the balance's identity from %s (%s); using the configured one",
+                self.link.name,
+                command,
+                exc,
+            )
+            return ""
 
     # -- weighing --------------------------------------------------------------------------
 
     def weigh(
         self, *, stable: bool, timeout: float | None = None, count_garbage: bool = True
     ) -> WeightReading:
-        """One reading; with ``stable``, wait (up to ``timeout``) for a stable one."""
+        """One reading; with ``stable``, ask again (up to ``timeout``) until it is stable.
+
+        Overload and underload readings are returned at once (they carry no value to settle).
+        """
         wait = self.timeout_s if timeout is None else timeout
+        deadline = time.monotonic() + wait
+        while True:
+            left = max(0.05, deadline - time.monotonic())
+            reading = self._weigh_once(stable, left, count_garbage)
+            if not stable or reading.stable or not reading.in_range:
+                return reading
+            self.unstable_total += 1
+            if time.monotonic() + _STABLE_POLL_S >= deadline:
+                raise DeviceTimeoutError(
+                    f"{self.link.name}: weight not stable within {wait:g} s "
+                    f"(last {reading.value} {reading.unit}, dynamic)"
+                )
+            time.sleep(_STABLE_POLL_S)
+
+    def _weigh_once(self, stable: bool, wait: float, count_garbage: bool) -> WeightReading:
         d = self._dialect()
         if d is Dialect.MT_SICS:
             cmd = "S" if stable else "SI"
-            return self._ask(mtsics.format_command(cmd), _mt_weight, wait, count_garbage)
+            return self._ask(mtsics.format_command(cmd), _mt_weight(cmd), wait, count_garbage)
         if d is Dialect.AND:
             cmd = "S" if stable else "Q"
             return self._ask(aandd.format_command(cmd), _and_weight, wait, count_garbage)
-        deadline = time.monotonic() + wait
-        while True:  # SBI has no "send when stable": print until the unit shows up
-            left = max(0.05, deadline - time.monotonic())
-            reading = self._ask(sbi.format_command("P"), _sbi_weight, left, count_garbage)
-            if reading.unit:
-                self.last_unit = reading.unit
-            elif reading.in_range and self.last_unit:
-                reading = WeightReading(reading.value, self.last_unit, reading.stable)
-            if not stable or reading.stable or not reading.in_range:
-                return reading
-            if time.monotonic() >= deadline:
-                raise DeviceTimeoutError(f"{self.link.name}: weight not stable within {wait:g} s")
-            time.sleep(_SBI_POLL_S)
+        # SBI has no "send when stable": print; while unstable the unit is blank
+        reading = self._ask(sbi.format_command("P"), _sbi_weight, wait, count_garbage)
+        if reading.unit:
+            self.last_unit = reading.unit
+        elif reading.in_range and self.last_unit:
+            reading = WeightReading(reading.value, self.last_unit, reading.stable)
+        return reading
 
     def zero(self, timeout: float | None = None) -> None:
         wait = self.timeout_s if timeout is None else timeout
@@ -183,19 +233,30 @@ class BalanceDriver:
 # -- matchers: line -> result, None (valid but not ours), or ProtocolError (garbage) ----------
 
 
-def _mt_weight(line: bytes) -> WeightReading | None:
-    reply = mtsics.parse_reply(line)
-    if isinstance(reply, mtsics.WeightReply) and reply.command == "S":
-        return reply.reading()
-    if isinstance(reply, mtsics.StatusReply) and reply.command == "S":
-        if reply.status in ("+", "-"):
-            over = reply.status == "+"
-            return WeightReading(None, "", False, overload=over, underload=not over)
-        if reply.status == "I":
-            raise DeviceTimeoutError("balance answered S I (busy or not stable in time)")
-    if isinstance(reply, mtsics.ErrorReply):
-        raise BalanceCommandError(f"balance answered {reply.code} ({reply.description})")
-    return None
+def _mt_weight(command: str) -> Callable[[bytes], WeightReading | None]:
+    """The matcher of the answer to weight ``command`` (``S S …``, ``SI S …``, ``S +`` …)."""
+
+    def match(line: bytes) -> WeightReading | None:
+        reply = mtsics.parse_reply(line)
+        if not mtsics.reply_answers(command, reply):
+            return None
+        if isinstance(reply, mtsics.WeightReply):
+            return reply.reading()
+        if isinstance(reply, mtsics.StatusReply):
+            if reply.status in ("+", "-"):
+                over = reply.status == "+"
+                return WeightReading(None, "", False, overload=over, underload=not over)
+            if reply.status == "I":
+                raise DeviceTimeoutError(
+                    f"balance answered {reply.command} I (busy or not stable in time)"
+                )
+        if isinstance(reply, mtsics.ErrorReply):
+            raise BalanceCommandError(f"balance answered {reply.code} ({reply.description})")
+        if isinstance(reply, mtsics.HardwareErrorReply):
+            raise BalanceCommandError(f"balance reported hardware error {reply.code}{reply.source}")
+        return None
+
+    return match
 
 
 def _mt_info(line: bytes, command: str) -> mtsics.InfoReply | None:

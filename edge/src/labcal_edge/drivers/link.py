@@ -117,6 +117,8 @@ class PySerialLink:
             raise self._fail("write", exc) from None
 
     def read_line(self, timeout: float) -> bytes | None:
+        """Bounded by ``timeout`` also while bytes keep coming without a line end (noise, a
+        wrong baud rate): the deadline is checked after every read, not only on silence."""
         deadline = time.monotonic() + timeout
         while not self._lines:
             port = self._port()
@@ -126,7 +128,7 @@ class PySerialLink:
                 raise self._fail("read", exc) from None
             if data:
                 self._lines.extend(self._splitter.feed(data).lines)
-            elif time.monotonic() >= deadline:
+            if not self._lines and time.monotonic() >= deadline:
                 return None
         return self._lines.pop(0)
 

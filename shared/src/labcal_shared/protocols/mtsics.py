@@ -44,6 +44,7 @@ __all__ = [
     "parse_command",
     "parse_reply",
     "parse_weight",
+    "reply_answers",
     "weight_field",
 ]
 
@@ -65,6 +66,16 @@ ERROR_CODES: dict[str, str] = {
 }
 #: Replies whose ``S``/``D``/``A`` status carries ``<value> <unit>`` [MT1][MT8][MT9][MT10].
 WEIGHT_COMMANDS = frozenset({"S", "SI", "SIR", "SNR", "SR", "SC", "T", "TI", "TA", "TC"})
+#: Reply IDs that answer a weight command. The manuals answer ``SI`` with ``S S …``/``S D …``
+#: [MT9][MT10]; third-party balances and emulators answer with the command's own ID
+#: (``SI S     0.0000 g``, mt-sics-emulator 0.1.1); ``SIR``/``SNR`` stream ``S …`` lines.
+_WEIGHT_REPLY_IDS: dict[str, frozenset[str]] = {
+    "S": frozenset({"S"}),
+    "SI": frozenset({"S", "SI"}),
+    "SIR": frozenset({"S", "SI", "SIR"}),
+    "SNR": frozenset({"S", "SNR"}),
+    "SC": frozenset({"S", "SC"}),
+}
 _WEIGHT_STATUSES = frozenset("SDA")
 _HW_ERROR = re.compile(r"(\d+)([te])")
 _COMMAND_NAME = re.compile(r"@|[A-Z][A-Z0-9]{0,4}")
@@ -237,6 +248,17 @@ def parse_weight(line: str | bytes) -> WeightReading:
         f"balance answered {reply.command} {reply.status} "
         f"({STATUS_CODES[reply.status]}), not a weight"
     )
+
+
+def reply_answers(command: str, reply: MtReply) -> bool:
+    """True when ``reply`` is the balance's answer to ``command`` (not a stray or late line).
+
+    ``ES``/``ET``/``EL`` answer any command; a weight command is answered under any of the reply
+    IDs balances use for it (``SI`` → ``S S …`` or ``SI S …``); other commands by their own ID.
+    """
+    if isinstance(reply, ErrorReply):
+        return True
+    return reply.command in _WEIGHT_REPLY_IDS.get(command, frozenset({command}))
 
 
 def parse_balance_data(reply: InfoReply) -> BalanceData:

@@ -20,6 +20,7 @@ Parsing is lenient about whitespace (any amount between tokens) and strict about
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ ERROR_CODES: Mapping[str, str] = MappingProxyType(
     }
 )
 EVENT_KINDS = frozenset({"DROP", "BATTERY", "ERROR", "SERVICE"})
+_MAX_COUNT = 2**63
 
 _WORD = re.compile(r"[A-Z][A-Z0-9_]{0,15}")
 _KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -308,17 +310,24 @@ def _ok(reply: PipetteLine, command: str) -> OkReply:
 def _number(reply: OkReply, key: str) -> float:
     text = reply.get(key)
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise ProtocolError(f"{reply.command} field {key}={text!r} is no number") from None
+    if not math.isfinite(value):  # float() reads "nan", "inf" and "1e999"
+        raise ProtocolError(f"{reply.command} field {key}={text!r} is not a finite number")
+    return value
 
 
 def _integer(reply: OkReply, key: str) -> int:
+    """A count: 0 <= n < 2**63 (the contracts' range; int() reads any number of digits)."""
     text = reply.get(key)
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise ProtocolError(f"{reply.command} field {key}={text!r} is no integer") from None
+    if not 0 <= value < _MAX_COUNT:
+        raise ProtocolError(f"{reply.command} field {key}={text!r} is out of range")
+    return value
 
 
 def identity_from(reply: PipetteLine) -> Identity:

@@ -15,6 +15,7 @@ Documented in ``docs/protocols/pipette.md`` (section "Environment sensor").
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from labcal_shared.errors import ProtocolError
@@ -53,11 +54,9 @@ def conditions_from(reply: PipetteLine) -> Conditions:
     if not isinstance(reply, OkReply) or reply.command != "MEAS":
         raise ProtocolError(f"expected a MEAS OK reply, got {reply!r}")
     try:
-        return Conditions(
-            float(reply.get("t")),
-            float(reply.get("tw")),
-            float(reply.get("p")),
-            float(reply.get("rh")),
-        )
+        values = [float(reply.get(key)) for key in ("t", "tw", "p", "rh")]
     except ValueError:
         raise ProtocolError(f"MEAS reply has a field that is not a number: {reply!r}") from None
+    if not all(math.isfinite(v) for v in values):  # float() reads "nan", "inf" and "1e999"
+        raise ProtocolError(f"MEAS reply has a field that is not a finite number: {reply!r}")
+    return Conditions(*values)
