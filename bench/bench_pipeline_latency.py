@@ -34,10 +34,10 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from labcal_cloud.accounts.model import Role
 from labcal_cloud.db.gateway import connect
-from labcal_cloud.serve.signing import write_signing_pair
 from labcal_cloud.portal.app import build_services
 from labcal_cloud.portal.settings import PortalSettings
 from labcal_cloud.registry.store import OrderItem
+from labcal_cloud.serve.signing import write_signing_pair
 from labcal_cloud.storage.factory import open_store
 from labcal_cloud.storage.ports import StationRecord
 from labcal_shared.contracts import (
