@@ -49,7 +49,7 @@ class ScriptedWake:
 
     def wait(self, timeout: float) -> bool:
         self.timeouts.append(timeout)
-        self.script.now += timeout
+        self.script.now += 5.0 if self.woken else timeout  # a wake-up arrives every 5 s
         if self.script.passes >= self.passes:
             self.stop.set()
         return self.woken
@@ -122,3 +122,22 @@ def test_once_runs_a_single_pass() -> None:
     assert failures == 0
     assert script.passes == 1
     assert wake.timeouts == []
+
+
+def test_a_stop_request_ends_an_idle_wait_without_waiting_it_out() -> None:
+    import time
+
+    class Silent:
+        def wait(self, timeout: float) -> bool:
+            time.sleep(timeout)
+            return False
+
+        def close(self) -> None:
+            pass
+
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    run_pipeline(Script(records=[]).stages(), Silent(), stop, lambda _: None,
+                 timing=PipelineTiming(idle_s=600))  # fmt: skip
+    assert time.monotonic() - started < 60  # not the 600 s idle period

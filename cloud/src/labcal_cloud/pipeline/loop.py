@@ -23,6 +23,8 @@ __all__ = ["PassReport", "PipelineTiming", "Stages", "run_pipeline"]
 
 log = logging.getLogger(__name__)
 
+_SLICE_S = 0.5
+
 
 @dataclass(frozen=True, slots=True)
 class Stages:
@@ -127,5 +129,18 @@ def run_pipeline(
         observe(report)
         if once:
             break
-        woken = wake.wait(timing.idle_s) and not stop.is_set()
+        woken = _wait(wake, timing.idle_s, stop, clock)
     return failures
+
+
+def _wait(wake: Wake, total_s: float, stop: threading.Event, clock: Callable[[], float]) -> bool:
+    """Wait for a wake-up at most ``total_s``, in slices, so a stop request ends it within
+    half a second (SIGTERM never waits for a whole idle period)."""
+    deadline = clock() + total_s
+    while not stop.is_set():
+        left = deadline - clock()
+        if left <= 0:
+            return False
+        if wake.wait(min(_SLICE_S, left)):
+            return not stop.is_set()
+    return False
