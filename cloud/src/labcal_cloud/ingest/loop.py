@@ -14,11 +14,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
+from uuid import UUID
 
 from labcal_cloud.ingest.backoff import backoff_delay
 from labcal_cloud.ingest.core import Incoming, Quarantined, build_batch, quarantine_row
 from labcal_cloud.ingest.directory import StationDirectory
-from labcal_cloud.ingest.limits import MAX_BATCH, MAX_BATCH_BYTES
+from labcal_cloud.ingest.limits import MAX_BATCH, MAX_BATCH_BYTES, MAX_PAYLOAD_BYTES
 from labcal_cloud.ingest.metrics import IngestMetrics
 from labcal_cloud.storage.errors import StorageError, StorageUnavailableError
 from labcal_cloud.storage.ports import IngestStore, WriteResult
@@ -58,6 +59,7 @@ class IngestLoop:
         listeners: Sequence[CommitListener] = (),
         before_commit: Callable[[], None] | None = None,
         committers: int = 1,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
     ) -> None:
         """``sleep(seconds)`` returns False when the loop should stop instead of retrying;
         ``committers`` is how many batches may commit at once (each in its own transaction)."""
@@ -75,6 +77,7 @@ class IngestLoop:
         self._listeners = list(listeners)
         self._before_commit = before_commit
         self._committers = committers
+        self._max_payload_bytes = max_payload_bytes
 
     def step(self) -> bool:
         """Handle one batch. False if no message came, or if stopped during a retry (no ack)."""
@@ -139,9 +142,14 @@ class IngestLoop:
         """Judge and build rows ahead of the commit; None if the directory could not load."""
         self.metrics.add("received", len(items))
         try:
-            return build_batch(items, self._directory.tenant_of)
+            return self._build(items)
         except StorageUnavailableError:
             return None  # the commit attempts build it again, with backoff
+
+    def _build(self, items: list[Incoming]) -> tuple[Batch, int]:
+        return build_batch(
+            items, self._directory.tenant_of, max_payload_bytes=self._max_payload_bytes
+        )
 
     def _commit_and_ack(self, items: list[Incoming], prepared: tuple[Batch, int] | None) -> bool:
         committed = self._commit_with_retry(items, prepared)
@@ -176,6 +184,7 @@ class IngestLoop:
         self.metrics.add("duplicates", result.duplicates + in_batch_dups)
         for row in batch.quarantine:
             self.metrics.add("quarantined:" + row.reason.partition(":")[0])
+        self.metrics.add("quarantined:conflict", len(result.conflicts))
         for listener in self._listeners:
             try:
                 listener(batch, result)
@@ -186,7 +195,7 @@ class IngestLoop:
     def _commit(
         self, items: list[Incoming], prepared: tuple[Batch, int] | None = None
     ) -> tuple[Batch, int, WriteResult]:
-        batch, dups = prepared or build_batch(items, self._directory.tenant_of)
+        batch, dups = prepared or self._build(items)
         if self._before_commit is not None:
             self._before_commit()
         try:
@@ -201,8 +210,9 @@ class IngestLoop:
         """Isolate the message the database refuses and quarantine it with the reason."""
         total = Batch()
         stored = duplicates = quarantined = in_batch = 0
+        conflicts: list[UUID] = []
         for item in items:
-            batch, dups = build_batch([item], self._directory.tenant_of)
+            batch, dups = self._build([item])
             try:
                 result = self._store.write_batch(batch)
             except StorageUnavailableError:
@@ -220,6 +230,7 @@ class IngestLoop:
             stored += result.stored
             duplicates += result.duplicates
             quarantined += result.quarantined
+            conflicts += result.conflicts
             total.messages += batch.messages
             total.readings += batch.readings
             total.series += batch.series
@@ -227,4 +238,5 @@ class IngestLoop:
             total.runs += batch.runs
             total.events += batch.events
             total.quarantine += batch.quarantine
-        return total, in_batch, WriteResult(stored, duplicates, quarantined)
+            total.sources += batch.sources
+        return total, in_batch, WriteResult(stored, duplicates, quarantined, tuple(conflicts))

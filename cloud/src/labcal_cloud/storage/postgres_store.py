@@ -10,6 +10,7 @@ import functools
 import weakref
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
@@ -30,6 +31,7 @@ from labcal_cloud.storage.rows import (
     RunRow,
     UsageRow,
     columns,
+    conflict_reason,
 )
 
 __all__ = ["PIPELINE_CHANNEL", "PostgresStore", "detect_features"]
@@ -51,7 +53,7 @@ _JSON_COLUMNS = frozenset({"payload_json"})
 _TYPES: dict[str, list[str]] = {
     "messages": [
         "uuid", "text", "text", "int8", "text", "text", "text", "text", "text", "text",
-        "timestamptz", "timestamptz", "text", "timestamptz", "text",
+        "timestamptz", "timestamptz", "text", "timestamptz", "bytea", "text",
     ],
     "readings": [
         "uuid", "int4", "text", "text", "text", "timestamptz", "float8", "text", "bool", "text",
@@ -122,6 +124,16 @@ def _merge_sql(tables: tuple[str, ...]) -> str:
             "JOIN new USING (message_id))"
         )
     return "WITH " + ",\n".join(parts) + "\nSELECT count(*) FROM new"
+
+
+# Run after the merge, so the messages it inserted are visible: the staged messages refused
+# with other content under their id, or whose (station, seq) another id holds.
+_CONFLICTS = (
+    b"SELECT s.message_id, o.message_id FROM stage_messages s "
+    b"LEFT JOIN messages m ON m.message_id = s.message_id "
+    b"LEFT JOIN messages o ON m.message_id IS NULL AND o.station = s.station AND o.seq = s.seq "
+    b"WHERE m.message_id IS NULL OR m.digest <> s.digest"
+)
 
 
 _STAGE = _stage_sql()
@@ -220,14 +232,17 @@ class PostgresStore(q.StoredReads):
                             conn.execute(sql.encode())
                     self._staged[conn] = 0
                 with conn.transaction():
-                    stored, quarantined = self._write(conn, batch)
+                    stored, quarantined, conflicts = self._write(conn, batch)
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StorageUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
         except psycopg.Error as exc:
             raise StorageError(f"PostgreSQL refused the batch: {exc}") from exc
-        return WriteResult(stored, len(batch.messages) - stored, quarantined)
+        duplicates = len(batch.messages) - stored - len(conflicts)
+        return WriteResult(stored, duplicates, quarantined, conflicts)
 
-    def _write(self, conn: psycopg.Connection[Any], batch: Batch) -> tuple[int, int]:
+    def _write(
+        self, conn: psycopg.Connection[Any], batch: Batch
+    ) -> tuple[int, int, tuple[UUID, ...]]:
         cur = conn.cursor()
         children = (
             ("readings", ReadingRow, batch.readings),
@@ -236,7 +251,8 @@ class PostgresStore(q.StoredReads):
             ("runs", RunRow, batch.runs),
             ("device_events", EventRow, batch.events),
         )
-        stored = 0
+        stored = quarantined = 0
+        conflicts: tuple[UUID, ...] = ()
         if batch.messages:
             try:
                 with conn.transaction():  # a savepoint: straight into the tables
@@ -245,15 +261,33 @@ class PostgresStore(q.StoredReads):
                         _copy(cur, table, row_type, rows, direct=True)
                 stored = len(batch.messages)
             except psycopg.errors.UniqueViolation:  # a message stored before: merge instead
-                stored = self._merge(conn, cur, batch, children)
-        quarantined = 0
+                stored, refused = self._merge(conn, cur, batch, children)
+                quarantined = self._quarantine_conflicts(cur, batch, refused)
+                conflicts = tuple(message_id for message_id, _ in refused)
         for qrow in batch.quarantine:
             cur.execute(_INSERT_QUARANTINE, qrow)
             quarantined += cur.rowcount
         if batch.runs or batch.usage or batch.events:
             # delivered to listeners at commit (never for a rolled-back batch): wakes the pipeline
             cur.execute(_NOTIFY_PIPELINE)
-        return stored, quarantined
+        return stored, quarantined, conflicts
+
+    @staticmethod
+    def _quarantine_conflicts(
+        cur: psycopg.Cursor[Any], batch: Batch, conflicts: Sequence[tuple[UUID, UUID | None]]
+    ) -> int:
+        if not conflicts:
+            return 0
+        index = {m.message_id: i for i, m in enumerate(batch.messages)}
+        n = 0
+        for message_id, stored_as in conflicts:
+            i = index[message_id]
+            reason = conflict_reason(
+                batch.messages[i], None if stored_as is None else str(stored_as)
+            )
+            cur.execute(_INSERT_QUARANTINE, batch.conflict_row(i, reason))
+            n += cur.rowcount
+        return n
 
     def _merge(
         self,
@@ -261,13 +295,15 @@ class PostgresStore(q.StoredReads):
         cur: psycopg.Cursor[Any],
         batch: Batch,
         children: Sequence[tuple[str, type[tuple[object, ...]], Sequence[tuple[object, ...]]]],
-    ) -> int:
-        """Stage the batch, then insert the messages that are new and the rows of just those."""
+    ) -> tuple[int, list[tuple[UUID, UUID | None]]]:
+        """Stage the batch, then insert the messages that are new and the rows of just those;
+        return how many were new, and the conflicts (staged id, id stored at its seq or None)."""
         written = ("messages", *(t for t, _, rows in children if rows))
         _copy(cur, "messages", MessageRow, batch.messages)
         for table, row_type, rows in children:
             _copy(cur, table, row_type, rows)
         row = cur.execute(_merge_sql(written[1:]).encode()).fetchone()
+        conflicts = [(r[0], r[1]) for r in cur.execute(_CONFLICTS).fetchall()]
         staged = self._staged.get(conn, 0) + len(batch.messages) + len(batch.readings)
         staged += len(batch.series)
         if staged > self._truncate_after_rows:  # reclaim the deleted rows' space
@@ -277,7 +313,7 @@ class PostgresStore(q.StoredReads):
             for t in written:
                 cur.execute(f"DELETE FROM stage_{t}".encode())
         self._staged[conn] = staged
-        return int(row[0]) if row else 0
+        return (int(row[0]) if row else 0), conflicts
 
     def station_tenants(self) -> dict[str, str]:
         try:

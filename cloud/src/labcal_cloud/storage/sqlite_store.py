@@ -22,6 +22,7 @@ from labcal_cloud.storage.rows import (
     RunRow,
     UsageRow,
     columns,
+    conflict_reason,
 )
 
 __all__ = ["SqliteStore", "to_text_time"]
@@ -143,9 +144,18 @@ class SqliteStore(q.StoredReads):
     @staticmethod
     def _write(conn: sqlite3.Connection, batch: Batch) -> WriteResult:
         new: set[UUID] = set()
-        for m in batch.messages:
+        conflicts: list[UUID] = []
+        quarantined = 0
+        for i, m in enumerate(batch.messages):
             if conn.execute(_INSERT_MESSAGE, m).rowcount == 1:
                 new.add(m.message_id)
+                continue
+            reason = _conflict(conn, m)
+            if reason is not None:
+                conflicts.append(m.message_id)
+                quarantined += conn.execute(
+                    _INSERT_QUARANTINE, batch.conflict_row(i, reason)
+                ).rowcount
         if new:
             conn.executemany(_INSERT_READING, [r for r in batch.readings if r.message_id in new])
             for series in batch.series:  # SQLite keeps one readings row per value
@@ -154,10 +164,10 @@ class SqliteStore(q.StoredReads):
             conn.executemany(_INSERT_USAGE, [r for r in batch.usage if r.message_id in new])
             conn.executemany(_INSERT_RUN, [r for r in batch.runs if r.message_id in new])
             conn.executemany(_INSERT_EVENT, [r for r in batch.events if r.message_id in new])
-        quarantined = 0
         for qrow in batch.quarantine:
             quarantined += conn.execute(_INSERT_QUARANTINE, qrow).rowcount
-        return WriteResult(len(new), len(batch.messages) - len(new), quarantined)
+        duplicates = len(batch.messages) - len(new) - len(conflicts)
+        return WriteResult(len(new), duplicates, quarantined, tuple(conflicts))
 
     def station_tenants(self) -> dict[str, str]:
         try:
@@ -204,6 +214,21 @@ class SqliteStore(q.StoredReads):
 
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         return [dict(r) for r in self._conn().execute(sql, params).fetchall()]
+
+
+def _conflict(conn: sqlite3.Connection, m: MessageRow) -> str | None:
+    """Why ``m``, refused by a unique index, is a conflict; None if it is a redelivery."""
+    row = conn.execute("SELECT digest FROM messages WHERE message_id = ?", (m.message_id,))
+    found = row.fetchone()
+    if found is not None:
+        stored = found[0]
+        if stored is None or m.digest is None or bytes(stored) == m.digest:
+            return None
+        return conflict_reason(m, None)
+    other = conn.execute(
+        "SELECT message_id FROM messages WHERE station = ? AND seq = ?", (m.station, m.seq)
+    ).fetchone()
+    return conflict_reason(m, str(other[0]) if other is not None else "?")
 
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
