@@ -81,19 +81,21 @@ def test_an_oversized_payload_is_quarantined_unread_and_cut(msgs):
     assert row.digest == hashlib.sha256(topic.encode() + b"\0" + huge).hexdigest()
 
 
-def test_a_replayed_id_with_other_content_in_one_batch_is_a_conflict(msgs):
+def test_a_replayed_id_with_other_content_in_one_batch_is_left_to_the_store(msgs):
     env = msgs.reading(1.0)
     replay = env.model_copy(update={"payload": Reading(value=2.0, unit="mg", stable=True)})
     same_seq = msgs.reading(3.0).model_copy(update={"seq": env.seq})
-    items = [incoming(*msgs.wire(e)) for e in (env, env, replay, same_seq)]
+    items = [incoming(*msgs.wire(e)) for e in (env, env, replay, replay, same_seq)]
     batch, duplicates = build_batch(items, LOOKUP(msgs))
-    assert duplicates == 1  # the identical copy
-    assert [m.message_id for m in batch.messages] == [env.message_id]
-    assert [r.value for r in batch.readings] == [1.0]
-    reasons = [q.reason for q in batch.quarantine]
-    assert len(reasons) == 2
-    assert reasons[0].startswith(f"conflict: message id {env.message_id} came twice")
-    assert reasons[1].startswith(f"conflict: station {msgs.station!r} seq {env.seq}")
+    assert duplicates == 2  # the identical copies
+    # the first copy is the batch's message; the other content waits for the store's verdict
+    assert [m.message_id for m in batch.messages] == [env.message_id, same_seq.message_id]
+    assert [r.value for r in batch.readings] == [1.0, 3.0]
+    ((row, source),) = batch.replays
+    assert row.message_id == env.message_id
+    assert row.digest == hashlib.sha256(msgs.wire(replay)[1]).digest() != batch.messages[0].digest
+    assert source == msgs.wire(replay)
+    assert batch.quarantine == []
 
 
 def test_envelope_that_disagrees_with_its_topic_is_quarantined(msgs):

@@ -50,6 +50,7 @@ from labcal_shared.contracts import (
     UsageReport,
     decode,
     parse_topic,
+    validate_identifier,
 )
 from labcal_shared.errors import ContractError, TopicError, UnsupportedVersionError
 
@@ -106,6 +107,18 @@ _parse_topic_cached = functools.lru_cache(maxsize=65_536)(parse_topic)
 """Topics repeat (one per station and kind): parse each once. Errors are not cached."""
 
 
+def _topic_identity(topic: str) -> tuple[str | None, str | None]:
+    """The tenant and station a topic names, when it has the ``labcal/v1/{tenant}/{station}/…``
+    shape with valid identifiers (so a bad kind is still quarantined under its tenant)."""
+    parts = topic.split("/")
+    if len(parts) < 4 or parts[0] != "labcal" or parts[1] != "v1":
+        return None, None
+    try:
+        return validate_identifier(parts[2], "tenant"), validate_identifier(parts[3], "station")
+    except TopicError:
+        return None, None
+
+
 def judge(
     msg: Incoming, tenant_of: StationLookup, *, max_payload_bytes: int = MAX_PAYLOAD_BYTES
 ) -> Verdict:
@@ -115,12 +128,13 @@ def judge(
         return Quarantined(
             f"oversize: payload of {len(msg.payload)} bytes exceeds the limit of "
             f"{max_payload_bytes} (first {QUARANTINE_KEEP_BYTES} bytes kept)",
+            *_topic_identity(msg.topic),
             keep_bytes=QUARANTINE_KEEP_BYTES,
         )
     try:
         topic = _parse_topic_cached(msg.topic)
     except TopicError as exc:
-        return Quarantined(f"topic: {exc}")
+        return Quarantined(f"topic: {exc}", *_topic_identity(msg.topic))
     registered = tenant_of(topic.station)
     if registered is None:
         return Quarantined(
@@ -316,47 +330,36 @@ def build_batch(
     """Judge every message and build one batch; return it and the count of in-batch duplicates.
 
     A message id seen twice in the same batch with the same payload (a redelivery that arrived
-    before the first copy was acked) is kept once; with another payload, or a station and
-    sequence number seen under another id, the later one is quarantined as a conflict.
+    before the first copy was acked) is kept once. A later copy with another payload goes to
+    ``batch.replays``: the store then tells a conflict (quarantined) from a redelivery of what it
+    holds. Two ids under one station and sequence number are the store's to judge too.
     """
     batch = Batch()
     seen_quarantine: set[str] = set()
-    digests: dict[object, bytes] = {}  # message id → payload digest
-    seqs: dict[tuple[str, int], object] = {}  # (station, seq) → message id
+    digests: dict[object, bytes] = {}  # message id → payload digest of its first copy
+    replayed: set[tuple[object, bytes]] = set()
     duplicates = 0
     sha256 = hashlib.sha256
     for msg in messages:
         verdict = judge(msg, tenant_of, max_payload_bytes=max_payload_bytes)
-        if isinstance(verdict, Accepted):
-            env = verdict.envelope
-            digest = sha256(msg.payload).digest()
-            first = digests.get(env.message_id)
-            if first is None:
-                taken = seqs.setdefault((env.station, env.seq), env.message_id)
-                if taken == env.message_id:
-                    digests[env.message_id] = digest
-                    rows_of(env, msg.received_at, batch, (msg.topic, msg.payload), digest)
-                    continue
-                verdict = Quarantined(
-                    f"conflict: station {env.station!r} seq {env.seq} came twice in one batch, "
-                    f"as message {taken} and {env.message_id} (the first is kept)",
-                    env.tenant,
-                    env.station,
-                )
-            elif first == digest:
+        if isinstance(verdict, Quarantined):
+            row = quarantine_row(msg, verdict)
+            if row.digest in seen_quarantine:
                 duplicates += 1
                 continue
-            else:
-                verdict = Quarantined(
-                    f"conflict: message id {env.message_id} came twice in one batch with other "
-                    "content (a replayed id: the first copy is kept)",
-                    env.tenant,
-                    env.station,
-                )
-        row = quarantine_row(msg, verdict)
-        if row.digest in seen_quarantine:
-            duplicates += 1
+            seen_quarantine.add(row.digest)
+            batch.quarantine.append(row)
             continue
-        seen_quarantine.add(row.digest)
-        batch.quarantine.append(row)
+        env = verdict.envelope
+        digest = sha256(msg.payload).digest()
+        first = digests.setdefault(env.message_id, digest)
+        if first is digest:
+            rows_of(env, msg.received_at, batch, (msg.topic, msg.payload), digest)
+        elif first == digest or (env.message_id, digest) in replayed:
+            duplicates += 1
+        else:
+            replayed.add((env.message_id, digest))
+            scratch = Batch()
+            rows_of(env, msg.received_at, scratch, None, digest)
+            batch.replays.append((scratch.messages[0], (msg.topic, msg.payload)))
     return batch, duplicates

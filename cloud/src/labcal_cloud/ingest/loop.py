@@ -43,6 +43,15 @@ class Source(Protocol):
 CommitListener = Callable[[Batch, WriteResult], None]
 
 
+def _keys(prepared: tuple[Batch, int] | None) -> frozenset[object] | None:
+    """The message ids and (station, seq) pairs a batch writes (None: not known yet)."""
+    if prepared is None:
+        return None
+    batch = prepared[0]
+    rows = [*batch.messages, *(m for m, _ in batch.replays)]
+    return frozenset([m.message_id for m in rows] + [(m.station, m.seq) for m in rows])
+
+
 class IngestLoop:
     def __init__(
         self,
@@ -99,6 +108,7 @@ class IngestLoop:
         """
         inflight: deque[Future[bool]] = deque()
         turn: threading.Event | None = None  # set when the newest batch has had its turn to ack
+        uncommitted: list[tuple[threading.Event, frozenset[object] | None]] = []
         with ThreadPoolExecutor(self._committers, thread_name_prefix="ingest-commit") as pool:
             try:
                 while not should_stop():
@@ -110,10 +120,20 @@ class IngestLoop:
                     if not items:
                         continue
                     prepared = self._prepare(items)
+                    keys = _keys(prepared)
+                    uncommitted = [(d, k) for d, k in uncommitted if not d.is_set()]
+                    # a message whose id or (station, seq) an earlier batch still commits: wait
+                    # for that batch, so that of two conflicting copies the first one wins
+                    wait_for = turn if any(
+                        k is None or keys is None or not keys.isdisjoint(k)
+                        for _, k in uncommitted
+                    ) else None  # fmt: skip
                     while len(inflight) >= self._committers:
                         inflight.popleft().result()
                     done = threading.Event()
-                    inflight.append(pool.submit(self._commit_in_turn, items, prepared, turn, done))
+                    job = (items, prepared, turn, done, wait_for)
+                    inflight.append(pool.submit(self._commit_in_turn, *job))
+                    uncommitted.append((done, keys))
                     turn = done
             finally:
                 while inflight:
@@ -125,9 +145,13 @@ class IngestLoop:
         prepared: tuple[Batch, int] | None,
         turn: threading.Event | None,
         done: threading.Event,
+        after: threading.Event | None = None,
     ) -> bool:
-        """Commit, wait until the previous batch has acked (or given up), then ack."""
+        """Commit (once ``after`` is set, if given), wait until the previous batch has acked
+        (or given up), then ack."""
         try:
+            if after is not None:
+                after.wait()
             committed = self._commit_with_retry(items, prepared)
             if turn is not None:
                 turn.wait()
@@ -184,7 +208,7 @@ class IngestLoop:
         self.metrics.add("duplicates", result.duplicates + in_batch_dups)
         for row in batch.quarantine:
             self.metrics.add("quarantined:" + row.reason.partition(":")[0])
-        self.metrics.add("quarantined:conflict", len(result.conflicts))
+        self.metrics.add("quarantined:conflict", len(result.conflicts) + result.conflicting_copies)
         for listener in self._listeners:
             try:
                 listener(batch, result)
@@ -211,6 +235,7 @@ class IngestLoop:
         total = Batch()
         stored = duplicates = quarantined = in_batch = 0
         conflicts: list[UUID] = []
+        copies = 0
         for item in items:
             batch, dups = self._build([item])
             try:
@@ -231,6 +256,7 @@ class IngestLoop:
             duplicates += result.duplicates
             quarantined += result.quarantined
             conflicts += result.conflicts
+            copies += result.conflicting_copies
             total.messages += batch.messages
             total.readings += batch.readings
             total.series += batch.series
@@ -239,4 +265,8 @@ class IngestLoop:
             total.events += batch.events
             total.quarantine += batch.quarantine
             total.sources += batch.sources
-        return total, in_batch, WriteResult(stored, duplicates, quarantined, tuple(conflicts))
+        return (
+            total,
+            in_batch,
+            WriteResult(stored, duplicates, quarantined, tuple(conflicts), copies),
+        )

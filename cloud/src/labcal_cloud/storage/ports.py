@@ -30,6 +30,9 @@ class WriteResult:
     conflicts: tuple[UUID, ...] = ()
     """Messages of the batch not stored because their id, or their station and sequence number,
     is stored already with other content: quarantined with a ``conflict:`` reason instead."""
+    conflicting_copies: int = 0
+    """Later copies in the batch (``Batch.replays``) that carried other content than what is
+    stored under their id: quarantined as conflicts too."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,8 @@ from labcal_cloud.storage.rows import (
     UsageRow,
     columns,
     conflict_reason,
+    conflict_row,
+    is_redelivery,
 )
 
 __all__ = ["PIPELINE_CHANNEL", "PostgresStore", "detect_features"]
@@ -96,6 +98,12 @@ def _stage_sql() -> list[str]:
         out.append(f"CREATE TEMP TABLE IF NOT EXISTS stage_{t} (LIKE {t})")
         if t in ("messages", "runs"):
             out.append(f"ALTER TABLE stage_{t} ALTER COLUMN payload_json TYPE text")
+    # the merge inserts staged messages in arrival order: of two ids under one station and seq
+    # in a batch, the first is kept and the second refused as a conflict
+    out.append(
+        "ALTER TABLE stage_messages "
+        "ADD COLUMN IF NOT EXISTS ord bigint GENERATED ALWAYS AS IDENTITY"
+    )
     return out
 
 
@@ -111,7 +119,7 @@ def _merge_sql(tables: tuple[str, ...]) -> str:
     mcols = ", ".join(columns(MessageRow))
     parts = [
         f"new AS (INSERT INTO messages ({mcols}) SELECT {_select_list(MessageRow)} "
-        "FROM stage_messages "
+        "FROM stage_messages ORDER BY ord "
         "ON CONFLICT DO NOTHING RETURNING message_id)"
     ]
     for table, row_type in _CHILDREN:
@@ -136,6 +144,7 @@ _CONFLICTS = (
 )
 
 
+_SELECT_DIGESTS = b"SELECT message_id, digest FROM messages WHERE message_id = ANY(%s)"
 _STAGE = _stage_sql()
 _QCOLS = columns(QuarantineRow)
 _INSERT_QUARANTINE = (
@@ -232,17 +241,17 @@ class PostgresStore(q.StoredReads):
                             conn.execute(sql.encode())
                     self._staged[conn] = 0
                 with conn.transaction():
-                    stored, quarantined, conflicts = self._write(conn, batch)
+                    stored, quarantined, conflicts, copies = self._write(conn, batch)
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StorageUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
         except psycopg.Error as exc:
             raise StorageError(f"PostgreSQL refused the batch: {exc}") from exc
-        duplicates = len(batch.messages) - stored - len(conflicts)
-        return WriteResult(stored, duplicates, quarantined, conflicts)
+        duplicates = len(batch.messages) + len(batch.replays) - stored - len(conflicts) - copies
+        return WriteResult(stored, duplicates, quarantined, conflicts, copies)
 
     def _write(
         self, conn: psycopg.Connection[Any], batch: Batch
-    ) -> tuple[int, int, tuple[UUID, ...]]:
+    ) -> tuple[int, int, tuple[UUID, ...], int]:
         cur = conn.cursor()
         children = (
             ("readings", ReadingRow, batch.readings),
@@ -264,13 +273,24 @@ class PostgresStore(q.StoredReads):
                 stored, refused = self._merge(conn, cur, batch, children)
                 quarantined = self._quarantine_conflicts(cur, batch, refused)
                 conflicts = tuple(message_id for message_id, _ in refused)
+        copies = 0
+        if batch.replays:
+            ids = [m.message_id for m, _ in batch.replays]
+            stored_digests = dict(cur.execute(_SELECT_DIGESTS, (ids,)).fetchall())
+            for m, source in batch.replays:
+                if not is_redelivery(stored_digests.get(m.message_id), m):
+                    copies += 1
+                    cur.execute(
+                        _INSERT_QUARANTINE, conflict_row(m, source, conflict_reason(m, None))
+                    )
+                    quarantined += cur.rowcount
         for qrow in batch.quarantine:
             cur.execute(_INSERT_QUARANTINE, qrow)
             quarantined += cur.rowcount
         if batch.runs or batch.usage or batch.events:
             # delivered to listeners at commit (never for a rolled-back batch): wakes the pipeline
             cur.execute(_NOTIFY_PIPELINE)
-        return stored, quarantined, conflicts
+        return stored, quarantined, conflicts, copies
 
     @staticmethod
     def _quarantine_conflicts(

@@ -26,6 +26,8 @@ __all__ = [
     "UsageRow",
     "columns",
     "conflict_reason",
+    "conflict_row",
+    "is_redelivery",
     "quarantine_digest",
 ]
 
@@ -171,6 +173,19 @@ def conflict_reason(m: MessageRow, stored_as: str | None) -> str:
     )
 
 
+def conflict_row(m: MessageRow, source: tuple[str, bytes] | None, reason: str) -> QuarantineRow:
+    """The quarantine row of message ``m`` (``source``: its topic and raw payload)."""
+    topic, payload = source if source is not None else (f"(message {m.message_id})", b"")
+    digest = quarantine_digest(topic, payload)
+    return QuarantineRow(digest, m.received_at, topic, m.tenant, m.station, reason, payload)
+
+
+def is_redelivery(stored_digest: bytes | memoryview | None, m: MessageRow) -> bool:
+    """Whether ``m`` carries what is stored under its id (a digest missing on either side, from
+    before digests were kept, counts as the same)."""
+    return stored_digest is None or m.digest is None or bytes(stored_digest) == m.digest
+
+
 def columns(row_type: type[tuple[object, ...]]) -> tuple[str, ...]:
     """The column names of a row type, in order."""
     return tuple(row_type._fields)  # type: ignore[attr-defined]
@@ -191,13 +206,17 @@ class Batch:
     """The (topic, raw payload) of each of ``messages``, in the same order (None when the rows
     were built without them): what a store quarantines when a message turns out a conflict."""
 
+    replays: list[tuple[MessageRow, tuple[str, bytes]]] = field(default_factory=list)
+    """Later copies, in this batch, of a message id that ``messages`` holds already with another
+    payload digest (with their topic and raw payload). Only their ``messages`` row is built.
+    After writing, the store compares each with the digest stored under its id: the same is a
+    duplicate, another a conflict (quarantined). So the copy that arrived first wins, whether it
+    came in an earlier batch or earlier in this one."""
+
     def conflict_row(self, index: int, reason: str) -> QuarantineRow:
         """The quarantine row of ``messages[index]``, refused as a conflict with ``reason``."""
-        m = self.messages[index]
         source = self.sources[index] if index < len(self.sources) else None
-        topic, payload = source if source is not None else (f"(message {m.message_id})", b"")
-        digest = quarantine_digest(topic, payload)
-        return QuarantineRow(digest, m.received_at, topic, m.tenant, m.station, reason, payload)
+        return conflict_row(self.messages[index], source, reason)
 
     def all_readings(self) -> Iterator[ReadingRow]:
         """Every reading of the batch, one row per value (series expanded)."""

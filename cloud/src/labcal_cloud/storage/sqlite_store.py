@@ -23,6 +23,8 @@ from labcal_cloud.storage.rows import (
     UsageRow,
     columns,
     conflict_reason,
+    conflict_row,
+    is_redelivery,
 )
 
 __all__ = ["SqliteStore", "to_text_time"]
@@ -49,6 +51,7 @@ _INSERT_USAGE = _insert("usage_reports", UsageRow)
 _INSERT_RUN = _insert("runs", RunRow)
 _INSERT_EVENT = _insert("device_events", EventRow)
 _INSERT_QUARANTINE = _insert("quarantine", QuarantineRow, " ON CONFLICT DO NOTHING")
+_SELECT_DIGEST = "SELECT digest FROM messages WHERE message_id = ?"
 
 
 class SqliteStore(q.StoredReads):
@@ -164,10 +167,19 @@ class SqliteStore(q.StoredReads):
             conn.executemany(_INSERT_USAGE, [r for r in batch.usage if r.message_id in new])
             conn.executemany(_INSERT_RUN, [r for r in batch.runs if r.message_id in new])
             conn.executemany(_INSERT_EVENT, [r for r in batch.events if r.message_id in new])
+        duplicates = len(batch.messages) - len(new) - len(conflicts)
+        copies = 0
+        for m, source in batch.replays:
+            found = conn.execute(_SELECT_DIGEST, (m.message_id,)).fetchone()
+            if found is None or is_redelivery(found[0], m):
+                duplicates += 1
+            else:
+                copies += 1
+                row = conflict_row(m, source, conflict_reason(m, None))
+                quarantined += conn.execute(_INSERT_QUARANTINE, row).rowcount
         for qrow in batch.quarantine:
             quarantined += conn.execute(_INSERT_QUARANTINE, qrow).rowcount
-        duplicates = len(batch.messages) - len(new) - len(conflicts)
-        return WriteResult(len(new), duplicates, quarantined, tuple(conflicts))
+        return WriteResult(len(new), duplicates, quarantined, tuple(conflicts), copies)
 
     def station_tenants(self) -> dict[str, str]:
         try:
@@ -218,13 +230,9 @@ class SqliteStore(q.StoredReads):
 
 def _conflict(conn: sqlite3.Connection, m: MessageRow) -> str | None:
     """Why ``m``, refused by a unique index, is a conflict; None if it is a redelivery."""
-    row = conn.execute("SELECT digest FROM messages WHERE message_id = ?", (m.message_id,))
-    found = row.fetchone()
+    found = conn.execute(_SELECT_DIGEST, (m.message_id,)).fetchone()
     if found is not None:
-        stored = found[0]
-        if stored is None or m.digest is None or bytes(stored) == m.digest:
-            return None
-        return conflict_reason(m, None)
+        return None if is_redelivery(found[0], m) else conflict_reason(m, None)
     other = conn.execute(
         "SELECT message_id FROM messages WHERE station = ? AND seq = ?", (m.station, m.seq)
     ).fetchone()
