@@ -38,7 +38,7 @@ def client_lines(rows: list[ReadingRow]) -> list[str]:
             p = p.field("value", r.value)
         delta = r.time - EPOCH
         ns = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
-        p = p.field("stable", r.stable).field("idx", r.idx).time(ns, WritePrecision.NS)
+        p = p.field("stable", r.stable).field("idx", r.idx).time(ns + r.idx, WritePrecision.NS)
         out.append(p.to_line_protocol())
     return out
 

@@ -29,7 +29,12 @@ def _ns(t: datetime) -> int:
 
 def reading_lines(rows: Iterable[ReadingRow]) -> list[str]:
     """One point per reading: measurement ``reading``; tags tenant, station, device, unit,
-    status; fields value (absent on overload/underload), stable, idx; nanosecond timestamp."""
+    status; fields value (absent on overload/underload), stable, idx; nanosecond timestamp.
+
+    The timestamp is the reading's time plus ``idx`` nanoseconds: the values of a
+    ``reading_batch`` without times of their own share the envelope's time, and InfluxDB keeps
+    one point per series and timestamp (the last written), so they would overwrite each other.
+    (A server that keeps milliseconds only, such as victoria-metrics, still merges them.)"""
     out = []
     for r in rows:
         tags = (
@@ -39,5 +44,5 @@ def reading_lines(rows: Iterable[ReadingRow]) -> list[str]:
         fields = f"stable={'true' if r.stable else 'false'},idx={r.idx}i"
         if r.value is not None:
             fields = f"value={r.value!r}," + fields
-        out.append(f"{tags} {fields} {_ns(r.time)}")
+        out.append(f"{tags} {fields} {_ns(r.time) + r.idx}")
     return out
