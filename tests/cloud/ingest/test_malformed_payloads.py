@@ -1,5 +1,5 @@
 """10,000 malformed payloads, interleaved with valid messages, to a running worker on the real
-broker and both databases (SQLite and PostgreSQL, the ``store_url`` fixture; about 10-20 s each
+broker and both databases (SQLite and PostgreSQL, the ``store_url`` fixture; about 4 s each
 on the shared 2-core machine).
 
 Every malformed payload is distinct (the quarantine keeps a redelivered bad message once, by

@@ -19,6 +19,11 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from labcal_cloud.storage import read_queries as q
 from labcal_cloud.storage.errors import MigrationError, StorageError, StorageUnavailableError
+from labcal_cloud.storage.merge_conflicts import (
+    judge_replays,
+    quarantine_conflicts,
+    refused_by_merge,
+)
 from labcal_cloud.storage.migration_plan import Features, discover, pending
 from labcal_cloud.storage.ports import StationExistsError, StationRecord, WriteResult
 from labcal_cloud.storage.rows import (
@@ -31,9 +36,6 @@ from labcal_cloud.storage.rows import (
     RunRow,
     UsageRow,
     columns,
-    conflict_reason,
-    conflict_row,
-    is_redelivery,
 )
 
 __all__ = ["PIPELINE_CHANNEL", "PostgresStore", "detect_features"]
@@ -134,17 +136,6 @@ def _merge_sql(tables: tuple[str, ...]) -> str:
     return "WITH " + ",\n".join(parts) + "\nSELECT count(*) FROM new"
 
 
-# Run after the merge, so the messages it inserted are visible: the staged messages refused
-# with other content under their id, or whose (station, seq) another id holds.
-_CONFLICTS = (
-    b"SELECT s.message_id, o.message_id FROM stage_messages s "
-    b"LEFT JOIN messages m ON m.message_id = s.message_id "
-    b"LEFT JOIN messages o ON m.message_id IS NULL AND o.station = s.station AND o.seq = s.seq "
-    b"WHERE m.message_id IS NULL OR m.digest <> s.digest"
-)
-
-
-_SELECT_DIGESTS = b"SELECT message_id, digest FROM messages WHERE message_id = ANY(%s)"
 _STAGE = _stage_sql()
 _QCOLS = columns(QuarantineRow)
 _INSERT_QUARANTINE = (
@@ -271,19 +262,10 @@ class PostgresStore(q.StoredReads):
                 stored = len(batch.messages)
             except psycopg.errors.UniqueViolation:  # a message stored before: merge instead
                 stored, refused = self._merge(conn, cur, batch, children)
-                quarantined = self._quarantine_conflicts(cur, batch, refused)
+                quarantined = quarantine_conflicts(cur, batch, refused, _INSERT_QUARANTINE)
                 conflicts = tuple(message_id for message_id, _ in refused)
-        copies = 0
-        if batch.replays:
-            ids = [m.message_id for m, _ in batch.replays]
-            stored_digests = dict(cur.execute(_SELECT_DIGESTS, (ids,)).fetchall())
-            for m, source in batch.replays:
-                if not is_redelivery(stored_digests.get(m.message_id), m):
-                    copies += 1
-                    cur.execute(
-                        _INSERT_QUARANTINE, conflict_row(m, source, conflict_reason(m, None))
-                    )
-                    quarantined += cur.rowcount
+        copies, n = judge_replays(cur, batch, _INSERT_QUARANTINE)
+        quarantined += n
         for qrow in batch.quarantine:
             cur.execute(_INSERT_QUARANTINE, qrow)
             quarantined += cur.rowcount
@@ -291,23 +273,6 @@ class PostgresStore(q.StoredReads):
             # delivered to listeners at commit (never for a rolled-back batch): wakes the pipeline
             cur.execute(_NOTIFY_PIPELINE)
         return stored, quarantined, conflicts, copies
-
-    @staticmethod
-    def _quarantine_conflicts(
-        cur: psycopg.Cursor[Any], batch: Batch, conflicts: Sequence[tuple[UUID, UUID | None]]
-    ) -> int:
-        if not conflicts:
-            return 0
-        index = {m.message_id: i for i, m in enumerate(batch.messages)}
-        n = 0
-        for message_id, stored_as in conflicts:
-            i = index[message_id]
-            reason = conflict_reason(
-                batch.messages[i], None if stored_as is None else str(stored_as)
-            )
-            cur.execute(_INSERT_QUARANTINE, batch.conflict_row(i, reason))
-            n += cur.rowcount
-        return n
 
     def _merge(
         self,
@@ -323,7 +288,7 @@ class PostgresStore(q.StoredReads):
         for table, row_type, rows in children:
             _copy(cur, table, row_type, rows)
         row = cur.execute(_merge_sql(written[1:]).encode()).fetchone()
-        conflicts = [(r[0], r[1]) for r in cur.execute(_CONFLICTS).fetchall()]
+        conflicts = refused_by_merge(cur)
         staged = self._staged.get(conn, 0) + len(batch.messages) + len(batch.readings)
         staged += len(batch.series)
         if staged > self._truncate_after_rows:  # reclaim the deleted rows' space
