@@ -1,8 +1,8 @@
 """InfluxDB line protocol for readings (pure).
 
 Hand-written rather than influxdb-client's ``Point(...).tag(...).field(...).to_line_protocol()``:
-the same points (checked by the bench) in 2.1 µs a reading against 14.1 µs, 6.8x faster
-(``bench/bench_influx_lines.py``, 100,000 readings, median of 5, 2 cores, 2026-12-07). The
+the same points (checked by the bench) in 2.1 µs a reading against 12.5-14.1 µs, 5.8-6.8x faster
+(``bench/bench_influx_lines.py``, 100,000 readings, medians of 5 and 3, 2 cores, 2026-12-07). The
 client's tools still send them (``write_api.write(record=lines)``).
 """
 
