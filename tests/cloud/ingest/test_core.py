@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 
-from labcal_cloud.ingest.core import Accepted, Incoming, Quarantined, build_batch, judge
+from labcal_cloud.ingest.core import (
+    QUARANTINE_KEEP_BYTES,
+    Accepted,
+    Incoming,
+    Quarantined,
+    build_batch,
+    judge,
+)
+from labcal_shared.contracts import Reading
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -45,18 +54,48 @@ def test_bad_topics_and_identities_are_quarantined(msgs, topic, code):
 @pytest.mark.parametrize(
     ("payload", "needle"),
     [
-        (b"", "not valid JSON"),
-        (b"\xff\xfe", "not valid JSON"),
-        (b"[]", "invalid message"),
-        (b'{"schema_version": 2}', "unsupported schema_version 2"),
+        (b"", "json: not valid JSON"),
+        (b"\xff\xfe", "json: not valid JSON"),
+        (b"[]", "schema: invalid message"),
+        (b'{"schema_version": 2}', "version: unsupported schema_version 2"),
     ],
 )
 def test_malformed_payloads_are_quarantined_with_the_reason(msgs, payload, needle):
     topic = msgs.wire(msgs.reading())[0]
     verdict = judge(incoming(topic, payload), LOOKUP(msgs))
     assert isinstance(verdict, Quarantined)
-    assert verdict.reason.startswith("contract:")
-    assert needle in verdict.reason
+    assert verdict.reason.startswith(needle)
+
+
+def test_an_oversized_payload_is_quarantined_unread_and_cut(msgs):
+    topic, payload = msgs.wire(msgs.reading())
+    big = payload + b" " * 100
+    verdict = judge(incoming(topic, big), LOOKUP(msgs), max_payload_bytes=len(payload) + 99)
+    assert isinstance(verdict, Quarantined)
+    assert verdict.reason.startswith(f"oversize: payload of {len(big)} bytes")
+    assert isinstance(judge(incoming(topic, big), LOOKUP(msgs)), Accepted)  # under the default
+    huge = b"x" * (QUARANTINE_KEEP_BYTES + 10)
+    batch, _ = build_batch([incoming(topic, huge)], LOOKUP(msgs), max_payload_bytes=1000)
+    (row,) = batch.quarantine
+    assert row.payload == huge[:QUARANTINE_KEEP_BYTES]
+    assert row.digest == hashlib.sha256(topic.encode() + b"\0" + huge).hexdigest()
+
+
+def test_a_replayed_id_with_other_content_in_one_batch_is_left_to_the_store(msgs):
+    env = msgs.reading(1.0)
+    replay = env.model_copy(update={"payload": Reading(value=2.0, unit="mg", stable=True)})
+    same_seq = msgs.reading(3.0).model_copy(update={"seq": env.seq})
+    items = [incoming(*msgs.wire(e)) for e in (env, env, replay, replay, same_seq)]
+    batch, duplicates = build_batch(items, LOOKUP(msgs))
+    assert duplicates == 2  # the identical copies
+    # the first copy is the batch's message; the other content waits for the store's verdict
+    assert [m.message_id for m in batch.messages] == [env.message_id, same_seq.message_id]
+    assert [r.value for r in batch.readings] == [1.0, 3.0]
+    ((row, source),) = batch.replays
+    assert row.message_id == env.message_id
+    assert row.digest == hashlib.sha256(msgs.wire(replay)[1]).digest() != batch.messages[0].digest
+    assert source == msgs.wire(replay)
+    assert batch.quarantine == []
 
 
 def test_envelope_that_disagrees_with_its_topic_is_quarantined(msgs):
@@ -74,7 +113,7 @@ def test_envelope_of_another_station_than_its_topic_is_quarantined(msgs):
     verdict = judge(incoming(topic, msgs.wire(env)[1]), lookup)
     assert isinstance(verdict, Quarantined)
     assert verdict.reason == (
-        f"contract: topic {topic!r} says station 'st-two' but the envelope says {msgs.station!r}"
+        f"mismatch: topic {topic!r} says station 'st-two' but the envelope says {msgs.station!r}"
     )
     assert (verdict.tenant, verdict.station) == (msgs.tenant, "st-two")
 

@@ -71,13 +71,15 @@ def test_wrong_tenant_unknown_station_and_malformed_are_quarantined(
     assert store.count("messages", tenant_id) == 1
     rows = store.quarantine(tenant_id)
     reasons = sorted(r["reason"].partition(":")[0] for r in rows)
-    assert reasons == ["contract", "contract", "contract", "station", "tenant"]
+    assert reasons == ["json", "mismatch", "station", "tenant", "version"]
     by_code = {r["reason"].partition(":")[0]: r for r in rows}
     assert f"{tenant_id}-other" in by_code["tenant"]["reason"]
     assert bytes(by_code["tenant"]["payload"]) == messages.wire(foreign)[1]
     assert by_code["station"]["station"] == "never-registered"
     assert "unsupported schema_version 9" in " ".join(r["reason"] for r in rows)
-    wait(lambda: worker.metrics.get("quarantined:contract") == 3, what="contract counted")
+    wait(lambda: worker.metrics.get("quarantined:json") == 1, what="json counted")
+    assert worker.metrics.get("quarantined:mismatch") == 1
+    assert worker.metrics.get("quarantined:version") == 1
     wait(lambda: worker.metrics.get("stored") == 1, what="stored counted")
 
 

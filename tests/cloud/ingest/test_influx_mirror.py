@@ -120,5 +120,5 @@ def test_line_protocol_escapes_tags_and_omits_missing_values(msgs):
         r"reading,tenant=a\ b,station=s\,1,device=d\=1,unit=g,status=overload "
         "stable=false,idx=0i 1767225600000000000",
         "reading,tenant=t,station=s,device=d,unit=mg,status=ok "
-        "value=1.25,stable=true,idx=1i 1767225600000000000",
+        "value=1.25,stable=true,idx=1i 1767225600000000001",  # idx ns later: its own point
     ]

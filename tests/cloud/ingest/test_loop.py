@@ -199,3 +199,50 @@ def test_a_committer_count_below_one_is_refused(msgs):
             jitter=lambda: 1.0,
             committers=0,
         )
+
+
+def test_a_batch_that_conflicts_with_one_still_committing_waits_for_it(msgs):
+    """Two committers, and the second batch holds a message with the id of one in the first, with
+    other content: it must not commit first (the first arrival wins), unlike the test above."""
+    import json
+    import threading
+
+    first = items_of(msgs, 10)
+    original = first[3]
+    # the same message id and seq as the 4th message of the first batch, another value
+    doc = json.loads(original.payload)
+    doc["payload"]["value"] = -1.0
+    replay = Incoming(original.topic, json.dumps(doc).encode(), NOW, mid=100)
+    second = [replay] + [
+        Incoming(*msgs.wire(msgs.reading(float(i))), NOW, mid=200 + i) for i in range(9)
+    ]
+    source = FakeSource(first + second)
+    order: list[str] = []
+    first_may_finish = threading.Event()
+
+    class SlowFirstStore(FakeStore):
+        def write_batch(self, batch):
+            if batch.messages[0].seq == 1:
+                order.append("first starts")
+                first_may_finish.wait(0.5)  # long enough for the second to overtake, if allowed
+                order.append("first ends")
+            else:
+                order.append("second starts")
+                first_may_finish.set()
+            return super().write_batch(batch)
+
+    store = SlowFirstStore(source)
+    directory = StationDirectory(lambda: {msgs.station: msgs.tenant}, lambda: 0.0)
+    loop = IngestLoop(
+        source,
+        store,
+        directory,
+        IngestMetrics(),
+        sleep=lambda s: True,
+        jitter=lambda: 1.0,
+        max_batch=10,
+        committers=2,
+    )
+    loop.run(should_stop=lambda: not source.pending and loop.metrics.get("batches") == 2)
+    assert order == ["first starts", "first ends", "second starts"]
+    assert [i.mid for i in source.acked] == [i.mid for i in first + second]

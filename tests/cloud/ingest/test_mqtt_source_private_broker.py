@@ -193,3 +193,45 @@ def test_a_broker_restart_mid_backlog_loses_nothing(tmp_path: Path) -> None:
         broker.wait(10)
     assert (sent - acked) <= again  # every message not acked came again: nothing lost
     assert source.stale_acks > 0  # the old connection's messages were not acked on the new one
+
+
+def test_the_source_holds_at_most_its_receive_maximum_of_a_backlog(tmp_path: Path) -> None:
+    """Mosquitto 2.0.x sends more unacknowledged messages than the client's Receive Maximum; the
+    source stops reading its socket at that many queued, so a backlog stays in the broker."""
+    port = _free_port()
+    conf = tmp_path / "mosquitto.conf"
+    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false",
+             "max_queued_messages 100000", "max_inflight_messages 0"]  # fmt: skip
+    if getpass.getuser() == "root":
+        lines.append("user root")
+    conf.write_text("\n".join(lines) + "\n")
+    broker = _mosquitto(conf, port)
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    source = MqttSource(
+        MqttSourceConfig(
+            url=f"mqtt://127.0.0.1:{port}",
+            client_id=f"rm-{tenant}",
+            group="g",
+            tenant_filter=tenant,
+            receive_maximum=500,
+        )
+    )
+    try:
+        source.start()
+        n = 20_000
+        _publish(port, [(f"labcal/v1/{tenant}/st/reading", b"x" * 300)] * n)
+        time.sleep(1.0)  # nothing taken yet: the broker would have pushed the whole backlog
+        held = source._queue.qsize()
+        assert 0 < held <= 500 + 1000, held  # the limit, plus at most one socket read
+        got = 0
+        deadline = time.monotonic() + 60
+        while got < n and time.monotonic() < deadline:
+            items = source.next_batch(200, 0.5)
+            source.ack(items)
+            got += len(items)
+            assert source._queue.qsize() <= 500 + 1000
+        assert got == n
+    finally:
+        source.close()
+        broker.terminate()
+        broker.wait(10)

@@ -223,3 +223,46 @@ def test_secure_path_station_over_tls_to_authenticated_ingest(broker):
         thread.join(10)
         worker.close()
         store.close()
+
+
+def test_a_station_of_one_tenant_cannot_publish_into_or_read_another_tenants_topics(broker):
+    """acme-01's credentials (tenant acme) against other-01's topics (tenant other): the broker
+    drops every publish there, of every kind, and delivers none of other-01's messages to it."""
+    b, pw = broker
+    received: list[str] = []
+    marker = threading.Event()
+    sub, rc = connect(b.plain_port, "ingest", pw["ingest"])
+    assert not rc.is_failure
+    subscribed = threading.Event()
+    sub.on_subscribe = lambda *a: subscribed.set()
+
+    def on_message(c, u, msg):
+        received.append(f"{msg.topic} {msg.payload.decode()}")
+        if msg.payload == b"marker":
+            marker.set()
+
+    sub.on_message = on_message
+    sub.subscribe("$share/ingest/labcal/v1/+/+/+", qos=1)
+    assert subscribed.wait(10)
+
+    intruder, rc = connect(b.tls_port, "acme-01", pw["acme-01"], ca=b.ca)
+    assert not rc.is_failure
+    snooped: list[str] = []
+    intruder_subscribed = threading.Event()
+    intruder.on_subscribe = lambda *a: intruder_subscribed.set()
+    intruder.on_message = lambda c, u, msg: snooped.append(msg.topic)
+    intruder.subscribe("labcal/v1/other/#", qos=1)
+    assert intruder_subscribed.wait(10)
+    for kind in ("usage", "reading", "run", "event", "status", "cmd"):
+        intruder.publish(f"labcal/v1/other/other-01/{kind}", b"forged", qos=1).wait_for_publish(10)
+
+    victim, rc = connect(b.tls_port, "other-01", pw["other-01"], ca=b.ca)
+    assert not rc.is_failure
+    victim.publish("labcal/v1/other/other-01/reading", b"marker", qos=1).wait_for_publish(10)
+    assert marker.wait(10)  # the victim's own message went through, after the forged ones
+    time.sleep(0.5)  # give a wrongly delivered copy time to reach the intruder
+    assert received == ["labcal/v1/other/other-01/reading marker"]
+    assert snooped == []
+    for c in (intruder, victim, sub):
+        c.disconnect()
+        c.loop_stop()

@@ -8,6 +8,7 @@ import pytest
 
 from labcal_cloud.ingest.core import Incoming, build_batch
 from labcal_cloud.storage.ports import StationExistsError, StationRecord
+from labcal_shared.contracts import Reading
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
@@ -37,13 +38,42 @@ def test_write_batch_is_idempotent(store, messages):
     assert store.count("device_events", messages.tenant) == 1
 
 
-def test_same_station_sequence_with_another_id_is_not_stored_twice(store, messages):
+def test_same_station_sequence_with_another_id_is_a_conflict(store, messages):
     env = messages.reading()
     store.write_batch(batch_of(messages, [env]))
     clash = env.model_copy(update={"message_id": messages.reading().message_id})
     result = store.write_batch(batch_of(messages, [clash]))
-    assert (result.stored, result.duplicates) == (0, 1)
+    assert (result.stored, result.duplicates, result.quarantined) == (0, 0, 1)
+    assert result.conflicts == (clash.message_id,)
     assert store.count("readings", messages.tenant) == 1
+    (row,) = store.quarantine(messages.tenant)
+    assert row["reason"] == (
+        f"conflict: station {messages.station!r} seq {env.seq} is stored already as message "
+        f"{env.message_id} (message {clash.message_id} refused)"
+    )
+    assert bytes(row["payload"]) == messages.wire(clash)[1]
+
+
+def test_a_replayed_id_with_other_content_is_a_conflict_not_a_duplicate(store, messages):
+    env = messages.reading(1.0)
+    again = messages.wire(env)
+    store.write_batch(batch_of(messages, [env]))
+    other = env.model_copy(update={"payload": Reading(value=2.0, unit="mg", stable=True)})
+    fresh = messages.reading(3.0)
+    result = store.write_batch(batch_of(messages, [other, fresh]))
+    assert (result.stored, result.duplicates, result.quarantined) == (1, 0, 1)
+    assert result.conflicts == (env.message_id,)
+    result = store.write_batch(batch_of(messages, [env]))  # the same content: a redelivery
+    assert (result.stored, result.duplicates, result.conflicts) == (0, 1, ())
+    assert sorted(r["value"] for r in store.readings(messages.tenant)) == [1.0, 3.0]
+    (row,) = store.quarantine(messages.tenant)
+    assert row["reason"].startswith(f"conflict: message id {env.message_id} is stored already")
+    assert bytes(row["payload"]) == messages.wire(other)[1] != again[1]
+    # the conflicting copy redelivered: still one quarantine row, still not stored
+    result = store.write_batch(batch_of(messages, [other]))
+    assert (result.stored, result.duplicates, result.quarantined) == (0, 0, 0)
+    assert result.conflicts == (env.message_id,)
+    assert store.count("quarantine", messages.tenant) == 1
 
 
 def test_quarantine_keeps_a_redelivered_bad_message_once(store, messages):
@@ -53,7 +83,7 @@ def test_quarantine_keeps_a_redelivered_bad_message_once(store, messages):
     rows = store.quarantine(messages.tenant)
     assert len(rows) == 1
     assert bytes(rows[0]["payload"]) == b"not json"
-    assert rows[0]["reason"].startswith("contract: not valid JSON")
+    assert rows[0]["reason"].startswith("json: not valid JSON")
 
 
 def test_stations_and_tokens(store, tenant_id):

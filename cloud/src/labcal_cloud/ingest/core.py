@@ -2,7 +2,22 @@
 
 No MQTT, SQL or clock here: the worker passes the received time and a station directory in.
 A message is *accepted* (its envelope becomes rows) or *quarantined* with a reason that a person
-can act on: bad topic, unknown station, station of another tenant, invalid envelope.
+can act on. The reason's first word is its code (the ``reason`` label of
+``labcal_ingest_quarantined_total``):
+
+- ``oversize:`` payload larger than the limit (judged before anything is parsed; the quarantine
+  keeps its first :data:`QUARANTINE_KEEP_BYTES` bytes);
+- ``topic:`` not ``labcal/v1/{tenant}/{station}/{kind}`` (bad identifier, unknown kind …);
+- ``station:`` the topic's station is not registered;
+- ``tenant:`` the topic's tenant is not the one the station is registered to;
+- ``json:`` not JSON (or not UTF-8);
+- ``version:`` a ``schema_version`` this code does not read;
+- ``schema:`` JSON that is not a valid envelope: missing or unknown fields, wrong types, an
+  unknown payload type;
+- ``mismatch:`` the envelope's tenant, station or kind disagrees with its topic;
+- ``conflict:`` a message id (or station and sequence number) seen before with other content
+  (here inside one batch; across batches the store decides, see ``storage.rows``);
+- ``storage:`` the database refused this one message (decided by the loop).
 """
 
 from __future__ import annotations
@@ -14,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from labcal_cloud.ingest.limits import MAX_PAYLOAD_BYTES
 from labcal_cloud.storage.rows import (
     Batch,
     EventRow,
@@ -23,6 +39,7 @@ from labcal_cloud.storage.rows import (
     ReadingSeriesRow,
     RunRow,
     UsageRow,
+    quarantine_digest,
 )
 from labcal_shared.contracts import (
     DeviceEvent,
@@ -33,10 +50,12 @@ from labcal_shared.contracts import (
     UsageReport,
     decode,
     parse_topic,
+    validate_identifier,
 )
-from labcal_shared.errors import ContractError, TopicError
+from labcal_shared.errors import ContractError, TopicError, UnsupportedVersionError
 
 __all__ = [
+    "QUARANTINE_KEEP_BYTES",
     "Accepted",
     "Incoming",
     "Quarantined",
@@ -46,6 +65,9 @@ __all__ = [
     "quarantine_row",
     "rows_of",
 ]
+
+QUARANTINE_KEEP_BYTES = 64 * 1024
+"""How much of an oversized payload the quarantine keeps (its digest covers all of it)."""
 
 StationLookup = Callable[[str], str | None]
 """station id → the tenant it is registered to, or None when unknown."""
@@ -72,9 +94,10 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Quarantined:
-    reason: str  # starts with a short code: "topic:", "station:", "tenant:", "contract:"
+    reason: str  # starts with a short code: "topic:", "station:", "schema:" … (see above)
     tenant: str | None = None
     station: str | None = None
+    keep_bytes: int | None = None  # keep only this much of the payload (oversized ones)
 
 
 Verdict = Accepted | Quarantined
@@ -84,12 +107,34 @@ _parse_topic_cached = functools.lru_cache(maxsize=65_536)(parse_topic)
 """Topics repeat (one per station and kind): parse each once. Errors are not cached."""
 
 
-def judge(msg: Incoming, tenant_of: StationLookup) -> Verdict:
-    """Check topic, station registration, tenant and envelope; never raises for bad input."""
+def _topic_identity(topic: str) -> tuple[str | None, str | None]:
+    """The tenant and station a topic names, when it has the ``labcal/v1/{tenant}/{station}/…``
+    shape with valid identifiers (so a bad kind is still quarantined under its tenant)."""
+    parts = topic.split("/")
+    if len(parts) < 4 or parts[0] != "labcal" or parts[1] != "v1":
+        return None, None
+    try:
+        return validate_identifier(parts[2], "tenant"), validate_identifier(parts[3], "station")
+    except TopicError:
+        return None, None
+
+
+def judge(
+    msg: Incoming, tenant_of: StationLookup, *, max_payload_bytes: int = MAX_PAYLOAD_BYTES
+) -> Verdict:
+    """Check size, topic, station registration, tenant and envelope; never raises for bad
+    input."""
+    if len(msg.payload) > max_payload_bytes:
+        return Quarantined(
+            f"oversize: payload of {len(msg.payload)} bytes exceeds the limit of "
+            f"{max_payload_bytes} (first {QUARANTINE_KEEP_BYTES} bytes kept)",
+            *_topic_identity(msg.topic),
+            keep_bytes=QUARANTINE_KEEP_BYTES,
+        )
     try:
         topic = _parse_topic_cached(msg.topic)
     except TopicError as exc:
-        return Quarantined(f"topic: {exc}")
+        return Quarantined(f"topic: {exc}", *_topic_identity(msg.topic))
     registered = tenant_of(topic.station)
     if registered is None:
         return Quarantined(
@@ -104,8 +149,12 @@ def judge(msg: Incoming, tenant_of: StationLookup) -> Verdict:
         )
     try:
         envelope = decode(msg.payload)  # the topic is parsed already: compare, don't re-parse
+    except UnsupportedVersionError as exc:
+        return Quarantined(f"version: {exc}", topic.tenant, topic.station)
     except ContractError as exc:
-        return Quarantined(f"contract: {exc}", topic.tenant, topic.station)
+        text = str(exc)
+        code = "json" if text.startswith("not valid JSON") else "schema"
+        return Quarantined(f"{code}: {text}", topic.tenant, topic.station)
     if (
         envelope.tenant == topic.tenant
         and envelope.station == topic.station
@@ -122,7 +171,7 @@ def judge(msg: Incoming, tenant_of: StationLookup) -> Verdict:
         if m[1] != m[2]
     )  # worded like labcal_shared's check_topic
     return Quarantined(
-        f"contract: topic {msg.topic!r} says {what} {in_topic!r} "
+        f"mismatch: topic {msg.topic!r} says {what} {in_topic!r} "
         f"but the envelope says {in_envelope!r}",
         topic.tenant,
         topic.station,
@@ -130,20 +179,32 @@ def judge(msg: Incoming, tenant_of: StationLookup) -> Verdict:
 
 
 def quarantine_row(msg: Incoming, verdict: Quarantined) -> QuarantineRow:
-    digest = hashlib.sha256(msg.topic.encode() + b"\0" + msg.payload).hexdigest()
+    payload = msg.payload
+    if verdict.keep_bytes is not None:
+        payload = payload[: verdict.keep_bytes]
     return QuarantineRow(
-        digest,
+        quarantine_digest(msg.topic, msg.payload),
         msg.received_at,
         msg.topic,
         verdict.tenant,
         verdict.station,
         verdict.reason,
-        msg.payload,
+        payload,
     )
 
 
-def rows_of(env: Envelope, received_at: datetime, batch: Batch) -> None:
-    """Append the rows of one accepted envelope to ``batch``."""
+def rows_of(
+    env: Envelope,
+    received_at: datetime,
+    batch: Batch,
+    source: tuple[str, bytes] | None = None,
+    digest: bytes | None = None,
+) -> None:
+    """Append the rows of one accepted envelope to ``batch``; ``source`` is its (topic, raw
+    payload) and ``digest`` the payload's sha256 (computed from ``source`` when not given)."""
+    if digest is None and source is not None:
+        digest = hashlib.sha256(source[1]).digest()
+    batch.sources.append(source)
     p = env.payload
     dev = env.device
     time = env.device_time or env.edge_time
@@ -164,6 +225,7 @@ def rows_of(env: Envelope, received_at: datetime, batch: Batch) -> None:
             env.edge_time,
             env.clock._value_,
             received_at,
+            digest,
             p.model_dump_json(exclude_none=True) if keeps_json else None,
         )
     )
@@ -259,29 +321,45 @@ def rows_of(env: Envelope, received_at: datetime, batch: Batch) -> None:
     # station_status: the messages row (with its JSON payload) is the record
 
 
-def build_batch(messages: Iterable[Incoming], tenant_of: StationLookup) -> tuple[Batch, int]:
+def build_batch(
+    messages: Iterable[Incoming],
+    tenant_of: StationLookup,
+    *,
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+) -> tuple[Batch, int]:
     """Judge every message and build one batch; return it and the count of in-batch duplicates.
 
-    A message id seen twice in the same batch (a redelivery that arrived before the first copy
-    was acked) is kept once.
+    A message id seen twice in the same batch with the same payload (a redelivery that arrived
+    before the first copy was acked) is kept once. A later copy with another payload goes to
+    ``batch.replays``: the store then tells a conflict (quarantined) from a redelivery of what it
+    holds. Two ids under one station and sequence number are the store's to judge too.
     """
     batch = Batch()
-    seen: set[object] = set()
+    seen_quarantine: set[str] = set()
+    digests: dict[object, bytes] = {}  # message id → payload digest of its first copy
+    replayed: set[tuple[object, bytes]] = set()
     duplicates = 0
+    sha256 = hashlib.sha256
     for msg in messages:
-        verdict = judge(msg, tenant_of)
+        verdict = judge(msg, tenant_of, max_payload_bytes=max_payload_bytes)
         if isinstance(verdict, Quarantined):
             row = quarantine_row(msg, verdict)
-            if row.digest in seen:
+            if row.digest in seen_quarantine:
                 duplicates += 1
                 continue
-            seen.add(row.digest)
+            seen_quarantine.add(row.digest)
             batch.quarantine.append(row)
             continue
         env = verdict.envelope
-        if env.message_id in seen:
+        digest = sha256(msg.payload).digest()
+        first = digests.setdefault(env.message_id, digest)
+        if first is digest:
+            rows_of(env, msg.received_at, batch, (msg.topic, msg.payload), digest)
+        elif first == digest or (env.message_id, digest) in replayed:
             duplicates += 1
-            continue
-        seen.add(env.message_id)
-        rows_of(env, msg.received_at, batch)
+        else:
+            replayed.add((env.message_id, digest))
+            scratch = Batch()
+            rows_of(env, msg.received_at, scratch, None, digest)
+            batch.replays.append((scratch.messages[0], (msg.topic, msg.payload)))
     return batch, duplicates

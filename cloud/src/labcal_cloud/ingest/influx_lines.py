@@ -1,4 +1,10 @@
-"""InfluxDB line protocol for readings (pure)."""
+"""InfluxDB line protocol for readings (pure).
+
+Hand-written rather than influxdb-client's ``Point(...).tag(...).field(...).to_line_protocol()``:
+the same points (checked by the bench) in 2.1 µs a reading against 12.5-14.1 µs, 5.8-6.8x faster
+(``bench/bench_influx_lines.py``, 100,000 readings, medians of 5 and 3, 2 cores, 2026-12-07). The
+client's tools still send them (``write_api.write(record=lines)``).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +29,12 @@ def _ns(t: datetime) -> int:
 
 def reading_lines(rows: Iterable[ReadingRow]) -> list[str]:
     """One point per reading: measurement ``reading``; tags tenant, station, device, unit,
-    status; fields value (absent on overload/underload), stable, idx; nanosecond timestamp."""
+    status; fields value (absent on overload/underload), stable, idx; nanosecond timestamp.
+
+    The timestamp is the reading's time plus ``idx`` nanoseconds: the values of a
+    ``reading_batch`` without times of their own share the envelope's time, and InfluxDB keeps
+    one point per series and timestamp (the last written), so they would overwrite each other.
+    (A server that keeps milliseconds only, such as victoria-metrics, still merges them.)"""
     out = []
     for r in rows:
         tags = (
@@ -33,5 +44,5 @@ def reading_lines(rows: Iterable[ReadingRow]) -> list[str]:
         fields = f"stable={'true' if r.stable else 'false'},idx={r.idx}i"
         if r.value is not None:
             fields = f"value={r.value!r}," + fields
-        out.append(f"{tags} {fields} {_ns(r.time)}")
+        out.append(f"{tags} {fields} {_ns(r.time) + r.idx}")
     return out

@@ -59,7 +59,13 @@ class InfluxMirror:
     def __call__(self, batch: Batch, result: WriteResult) -> None:
         if not batch.readings and not batch.series:
             return
-        lines = reading_lines(batch.all_readings())
+        rows = batch.all_readings()
+        if result.conflicts:  # refused and quarantined: not the stored readings
+            refused = frozenset(result.conflicts)
+            rows = (r for r in rows if r.message_id not in refused)
+        lines = reading_lines(rows)
+        if not lines:
+            return
         with self._lock:
             if self._queued_lines + len(lines) > self.config.max_queued_lines:
                 self.metrics.add("mirror_dropped", len(lines))

@@ -14,11 +14,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
+from uuid import UUID
 
 from labcal_cloud.ingest.backoff import backoff_delay
 from labcal_cloud.ingest.core import Incoming, Quarantined, build_batch, quarantine_row
 from labcal_cloud.ingest.directory import StationDirectory
-from labcal_cloud.ingest.limits import MAX_BATCH, MAX_BATCH_BYTES
+from labcal_cloud.ingest.limits import MAX_BATCH, MAX_BATCH_BYTES, MAX_PAYLOAD_BYTES
 from labcal_cloud.ingest.metrics import IngestMetrics
 from labcal_cloud.storage.errors import StorageError, StorageUnavailableError
 from labcal_cloud.storage.ports import IngestStore, WriteResult
@@ -42,6 +43,15 @@ class Source(Protocol):
 CommitListener = Callable[[Batch, WriteResult], None]
 
 
+def _keys(prepared: tuple[Batch, int] | None) -> frozenset[object] | None:
+    """The message ids and (station, seq) pairs a batch writes (None: not known yet)."""
+    if prepared is None:
+        return None
+    batch = prepared[0]
+    rows = [*batch.messages, *(m for m, _ in batch.replays)]
+    return frozenset([m.message_id for m in rows] + [(m.station, m.seq) for m in rows])
+
+
 class IngestLoop:
     def __init__(
         self,
@@ -58,6 +68,7 @@ class IngestLoop:
         listeners: Sequence[CommitListener] = (),
         before_commit: Callable[[], None] | None = None,
         committers: int = 1,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
     ) -> None:
         """``sleep(seconds)`` returns False when the loop should stop instead of retrying;
         ``committers`` is how many batches may commit at once (each in its own transaction)."""
@@ -75,6 +86,7 @@ class IngestLoop:
         self._listeners = list(listeners)
         self._before_commit = before_commit
         self._committers = committers
+        self._max_payload_bytes = max_payload_bytes
 
     def step(self) -> bool:
         """Handle one batch. False if no message came, or if stopped during a retry (no ack)."""
@@ -96,6 +108,7 @@ class IngestLoop:
         """
         inflight: deque[Future[bool]] = deque()
         turn: threading.Event | None = None  # set when the newest batch has had its turn to ack
+        uncommitted: list[tuple[threading.Event, frozenset[object] | None]] = []
         with ThreadPoolExecutor(self._committers, thread_name_prefix="ingest-commit") as pool:
             try:
                 while not should_stop():
@@ -107,10 +120,20 @@ class IngestLoop:
                     if not items:
                         continue
                     prepared = self._prepare(items)
+                    keys = _keys(prepared)
+                    uncommitted = [(d, k) for d, k in uncommitted if not d.is_set()]
+                    # a message whose id or (station, seq) an earlier batch still commits: wait
+                    # for that batch, so that of two conflicting copies the first one wins
+                    wait_for = turn if any(
+                        k is None or keys is None or not keys.isdisjoint(k)
+                        for _, k in uncommitted
+                    ) else None  # fmt: skip
                     while len(inflight) >= self._committers:
                         inflight.popleft().result()
                     done = threading.Event()
-                    inflight.append(pool.submit(self._commit_in_turn, items, prepared, turn, done))
+                    job = (items, prepared, turn, done, wait_for)
+                    inflight.append(pool.submit(self._commit_in_turn, *job))
+                    uncommitted.append((done, keys))
                     turn = done
             finally:
                 while inflight:
@@ -122,9 +145,13 @@ class IngestLoop:
         prepared: tuple[Batch, int] | None,
         turn: threading.Event | None,
         done: threading.Event,
+        after: threading.Event | None = None,
     ) -> bool:
-        """Commit, wait until the previous batch has acked (or given up), then ack."""
+        """Commit (once ``after`` is set, if given), wait until the previous batch has acked
+        (or given up), then ack."""
         try:
+            if after is not None:
+                after.wait()
             committed = self._commit_with_retry(items, prepared)
             if turn is not None:
                 turn.wait()
@@ -139,9 +166,14 @@ class IngestLoop:
         """Judge and build rows ahead of the commit; None if the directory could not load."""
         self.metrics.add("received", len(items))
         try:
-            return build_batch(items, self._directory.tenant_of)
+            return self._build(items)
         except StorageUnavailableError:
             return None  # the commit attempts build it again, with backoff
+
+    def _build(self, items: list[Incoming]) -> tuple[Batch, int]:
+        return build_batch(
+            items, self._directory.tenant_of, max_payload_bytes=self._max_payload_bytes
+        )
 
     def _commit_and_ack(self, items: list[Incoming], prepared: tuple[Batch, int] | None) -> bool:
         committed = self._commit_with_retry(items, prepared)
@@ -176,6 +208,7 @@ class IngestLoop:
         self.metrics.add("duplicates", result.duplicates + in_batch_dups)
         for row in batch.quarantine:
             self.metrics.add("quarantined:" + row.reason.partition(":")[0])
+        self.metrics.add("quarantined:conflict", len(result.conflicts) + result.conflicting_copies)
         for listener in self._listeners:
             try:
                 listener(batch, result)
@@ -186,7 +219,7 @@ class IngestLoop:
     def _commit(
         self, items: list[Incoming], prepared: tuple[Batch, int] | None = None
     ) -> tuple[Batch, int, WriteResult]:
-        batch, dups = prepared or build_batch(items, self._directory.tenant_of)
+        batch, dups = prepared or self._build(items)
         if self._before_commit is not None:
             self._before_commit()
         try:
@@ -201,8 +234,10 @@ class IngestLoop:
         """Isolate the message the database refuses and quarantine it with the reason."""
         total = Batch()
         stored = duplicates = quarantined = in_batch = 0
+        conflicts: list[UUID] = []
+        copies = 0
         for item in items:
-            batch, dups = build_batch([item], self._directory.tenant_of)
+            batch, dups = self._build([item])
             try:
                 result = self._store.write_batch(batch)
             except StorageUnavailableError:
@@ -220,6 +255,8 @@ class IngestLoop:
             stored += result.stored
             duplicates += result.duplicates
             quarantined += result.quarantined
+            conflicts += result.conflicts
+            copies += result.conflicting_copies
             total.messages += batch.messages
             total.readings += batch.readings
             total.series += batch.series
@@ -227,4 +264,9 @@ class IngestLoop:
             total.runs += batch.runs
             total.events += batch.events
             total.quarantine += batch.quarantine
-        return total, in_batch, WriteResult(stored, duplicates, quarantined)
+            total.sources += batch.sources
+        return (
+            total,
+            in_batch,
+            WriteResult(stored, duplicates, quarantined, tuple(conflicts), copies),
+        )

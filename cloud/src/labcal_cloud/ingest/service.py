@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from labcal_cloud.ingest.directory import StationDirectory
 from labcal_cloud.ingest.influx_mirror import InfluxConfig, InfluxMirror
+from labcal_cloud.ingest.limits import MAX_PAYLOAD_BYTES
 from labcal_cloud.ingest.loop import CommitListener, IngestLoop
 from labcal_cloud.ingest.metrics import IngestMetrics
 from labcal_cloud.ingest.mqtt_source import MqttSource, MqttSourceConfig
@@ -32,6 +33,7 @@ class IngestWorker:
         *,
         listeners: Sequence[CommitListener] = (),
         before_commit: Callable[[], None] | None = None,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
     ) -> None:
         self.settings = settings
         self.metrics = IngestMetrics()
@@ -75,6 +77,7 @@ class IngestWorker:
             listeners=all_listeners,
             before_commit=before_commit,
             committers=settings.ingest_committers or (2 if store.concurrent_writes else 1),
+            max_payload_bytes=max_payload_bytes,
         )
 
     def _sleep(self, seconds: float) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 from labcal_cloud.storage.rows import Batch
 
@@ -24,8 +25,14 @@ Row = dict[str, Any]
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     stored: int  # messages new to the database
-    duplicates: int  # messages already stored (redelivery): ignored
-    quarantined: int  # quarantine rows new to the database
+    duplicates: int  # messages already stored with the same content (redelivery): ignored
+    quarantined: int  # quarantine rows new to the database (conflicts included)
+    conflicts: tuple[UUID, ...] = ()
+    """Messages of the batch not stored because their id, or their station and sequence number,
+    is stored already with other content: quarantined with a ``conflict:`` reason instead."""
+    conflicting_copies: int = 0
+    """Later copies in the batch (``Batch.replays``) that carried other content than what is
+    stored under their id: quarantined as conflicts too."""
 
 
 @dataclass(frozen=True, slots=True)

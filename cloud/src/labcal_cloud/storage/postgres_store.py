@@ -10,6 +10,7 @@ import functools
 import weakref
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
@@ -18,6 +19,11 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from labcal_cloud.storage import read_queries as q
 from labcal_cloud.storage.errors import MigrationError, StorageError, StorageUnavailableError
+from labcal_cloud.storage.merge_conflicts import (
+    judge_replays,
+    quarantine_conflicts,
+    refused_by_merge,
+)
 from labcal_cloud.storage.migration_plan import Features, discover, pending
 from labcal_cloud.storage.ports import StationExistsError, StationRecord, WriteResult
 from labcal_cloud.storage.rows import (
@@ -51,7 +57,7 @@ _JSON_COLUMNS = frozenset({"payload_json"})
 _TYPES: dict[str, list[str]] = {
     "messages": [
         "uuid", "text", "text", "int8", "text", "text", "text", "text", "text", "text",
-        "timestamptz", "timestamptz", "text", "timestamptz", "text",
+        "timestamptz", "timestamptz", "text", "timestamptz", "bytea", "text",
     ],
     "readings": [
         "uuid", "int4", "text", "text", "text", "timestamptz", "float8", "text", "bool", "text",
@@ -94,6 +100,12 @@ def _stage_sql() -> list[str]:
         out.append(f"CREATE TEMP TABLE IF NOT EXISTS stage_{t} (LIKE {t})")
         if t in ("messages", "runs"):
             out.append(f"ALTER TABLE stage_{t} ALTER COLUMN payload_json TYPE text")
+    # the merge inserts staged messages in arrival order: of two ids under one station and seq
+    # in a batch, the first is kept and the second refused as a conflict
+    out.append(
+        "ALTER TABLE stage_messages "
+        "ADD COLUMN IF NOT EXISTS ord bigint GENERATED ALWAYS AS IDENTITY"
+    )
     return out
 
 
@@ -109,7 +121,7 @@ def _merge_sql(tables: tuple[str, ...]) -> str:
     mcols = ", ".join(columns(MessageRow))
     parts = [
         f"new AS (INSERT INTO messages ({mcols}) SELECT {_select_list(MessageRow)} "
-        "FROM stage_messages "
+        "FROM stage_messages ORDER BY ord "
         "ON CONFLICT DO NOTHING RETURNING message_id)"
     ]
     for table, row_type in _CHILDREN:
@@ -220,14 +232,17 @@ class PostgresStore(q.StoredReads):
                             conn.execute(sql.encode())
                     self._staged[conn] = 0
                 with conn.transaction():
-                    stored, quarantined = self._write(conn, batch)
+                    stored, quarantined, conflicts, copies = self._write(conn, batch)
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StorageUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
         except psycopg.Error as exc:
             raise StorageError(f"PostgreSQL refused the batch: {exc}") from exc
-        return WriteResult(stored, len(batch.messages) - stored, quarantined)
+        duplicates = len(batch.messages) + len(batch.replays) - stored - len(conflicts) - copies
+        return WriteResult(stored, duplicates, quarantined, conflicts, copies)
 
-    def _write(self, conn: psycopg.Connection[Any], batch: Batch) -> tuple[int, int]:
+    def _write(
+        self, conn: psycopg.Connection[Any], batch: Batch
+    ) -> tuple[int, int, tuple[UUID, ...], int]:
         cur = conn.cursor()
         children = (
             ("readings", ReadingRow, batch.readings),
@@ -236,7 +251,8 @@ class PostgresStore(q.StoredReads):
             ("runs", RunRow, batch.runs),
             ("device_events", EventRow, batch.events),
         )
-        stored = 0
+        stored = quarantined = 0
+        conflicts: tuple[UUID, ...] = ()
         if batch.messages:
             try:
                 with conn.transaction():  # a savepoint: straight into the tables
@@ -245,15 +261,18 @@ class PostgresStore(q.StoredReads):
                         _copy(cur, table, row_type, rows, direct=True)
                 stored = len(batch.messages)
             except psycopg.errors.UniqueViolation:  # a message stored before: merge instead
-                stored = self._merge(conn, cur, batch, children)
-        quarantined = 0
+                stored, refused = self._merge(conn, cur, batch, children)
+                quarantined = quarantine_conflicts(cur, batch, refused, _INSERT_QUARANTINE)
+                conflicts = tuple(message_id for message_id, _ in refused)
+        copies, n = judge_replays(cur, batch, _INSERT_QUARANTINE)
+        quarantined += n
         for qrow in batch.quarantine:
             cur.execute(_INSERT_QUARANTINE, qrow)
             quarantined += cur.rowcount
         if batch.runs or batch.usage or batch.events:
             # delivered to listeners at commit (never for a rolled-back batch): wakes the pipeline
             cur.execute(_NOTIFY_PIPELINE)
-        return stored, quarantined
+        return stored, quarantined, conflicts, copies
 
     def _merge(
         self,
@@ -261,13 +280,15 @@ class PostgresStore(q.StoredReads):
         cur: psycopg.Cursor[Any],
         batch: Batch,
         children: Sequence[tuple[str, type[tuple[object, ...]], Sequence[tuple[object, ...]]]],
-    ) -> int:
-        """Stage the batch, then insert the messages that are new and the rows of just those."""
+    ) -> tuple[int, list[tuple[UUID, UUID | None]]]:
+        """Stage the batch, then insert the messages that are new and the rows of just those;
+        return how many were new, and the conflicts (staged id, id stored at its seq or None)."""
         written = ("messages", *(t for t, _, rows in children if rows))
         _copy(cur, "messages", MessageRow, batch.messages)
         for table, row_type, rows in children:
             _copy(cur, table, row_type, rows)
         row = cur.execute(_merge_sql(written[1:]).encode()).fetchone()
+        conflicts = refused_by_merge(cur)
         staged = self._staged.get(conn, 0) + len(batch.messages) + len(batch.readings)
         staged += len(batch.series)
         if staged > self._truncate_after_rows:  # reclaim the deleted rows' space
@@ -277,7 +298,7 @@ class PostgresStore(q.StoredReads):
             for t in written:
                 cur.execute(f"DELETE FROM stage_{t}".encode())
         self._staged[conn] = staged
-        return int(row[0]) if row else 0
+        return (int(row[0]) if row else 0), conflicts
 
     def station_tenants(self) -> dict[str, str]:
         try:

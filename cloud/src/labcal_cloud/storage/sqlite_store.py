@@ -22,6 +22,9 @@ from labcal_cloud.storage.rows import (
     RunRow,
     UsageRow,
     columns,
+    conflict_reason,
+    conflict_row,
+    is_redelivery,
 )
 
 __all__ = ["SqliteStore", "to_text_time"]
@@ -48,6 +51,7 @@ _INSERT_USAGE = _insert("usage_reports", UsageRow)
 _INSERT_RUN = _insert("runs", RunRow)
 _INSERT_EVENT = _insert("device_events", EventRow)
 _INSERT_QUARANTINE = _insert("quarantine", QuarantineRow, " ON CONFLICT DO NOTHING")
+_SELECT_DIGEST = "SELECT digest FROM messages WHERE message_id = ?"
 
 
 class SqliteStore(q.StoredReads):
@@ -143,9 +147,18 @@ class SqliteStore(q.StoredReads):
     @staticmethod
     def _write(conn: sqlite3.Connection, batch: Batch) -> WriteResult:
         new: set[UUID] = set()
-        for m in batch.messages:
+        conflicts: list[UUID] = []
+        quarantined = 0
+        for i, m in enumerate(batch.messages):
             if conn.execute(_INSERT_MESSAGE, m).rowcount == 1:
                 new.add(m.message_id)
+                continue
+            reason = _conflict(conn, m)
+            if reason is not None:
+                conflicts.append(m.message_id)
+                quarantined += conn.execute(
+                    _INSERT_QUARANTINE, batch.conflict_row(i, reason)
+                ).rowcount
         if new:
             conn.executemany(_INSERT_READING, [r for r in batch.readings if r.message_id in new])
             for series in batch.series:  # SQLite keeps one readings row per value
@@ -154,10 +167,19 @@ class SqliteStore(q.StoredReads):
             conn.executemany(_INSERT_USAGE, [r for r in batch.usage if r.message_id in new])
             conn.executemany(_INSERT_RUN, [r for r in batch.runs if r.message_id in new])
             conn.executemany(_INSERT_EVENT, [r for r in batch.events if r.message_id in new])
-        quarantined = 0
+        duplicates = len(batch.messages) - len(new) - len(conflicts)
+        copies = 0
+        for m, source in batch.replays:
+            found = conn.execute(_SELECT_DIGEST, (m.message_id,)).fetchone()
+            if found is None or is_redelivery(found[0], m):
+                duplicates += 1
+            else:
+                copies += 1
+                row = conflict_row(m, source, conflict_reason(m, None))
+                quarantined += conn.execute(_INSERT_QUARANTINE, row).rowcount
         for qrow in batch.quarantine:
             quarantined += conn.execute(_INSERT_QUARANTINE, qrow).rowcount
-        return WriteResult(len(new), len(batch.messages) - len(new), quarantined)
+        return WriteResult(len(new), duplicates, quarantined, tuple(conflicts), copies)
 
     def station_tenants(self) -> dict[str, str]:
         try:
@@ -204,6 +226,17 @@ class SqliteStore(q.StoredReads):
 
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         return [dict(r) for r in self._conn().execute(sql, params).fetchall()]
+
+
+def _conflict(conn: sqlite3.Connection, m: MessageRow) -> str | None:
+    """Why ``m``, refused by a unique index, is a conflict; None if it is a redelivery."""
+    found = conn.execute(_SELECT_DIGEST, (m.message_id,)).fetchone()
+    if found is not None:
+        return None if is_redelivery(found[0], m) else conflict_reason(m, None)
+    other = conn.execute(
+        "SELECT message_id FROM messages WHERE station = ? AND seq = ?", (m.station, m.seq)
+    ).fetchone()
+    return conflict_reason(m, str(other[0]) if other is not None else "?")
 
 
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
