@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import queue
 import ssl
-import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -37,8 +36,27 @@ from paho.mqtt.properties import Properties
 
 from labcal_cloud.ingest.core import Incoming
 from labcal_cloud.ingest.limits import MAX_BATCH_BYTES
+from labcal_cloud.ingest.mqtt_packets import (  # re-exported: the lean path's codec
+    CUT_OFF,
+    PUBACK,
+    PUBLISH,
+    TOO_LONG,
+    parse_publish,
+    pubacks,
+    variable_int,
+)
 
-__all__ = ["MqttSource", "MqttSourceConfig", "parse_publish", "pubacks", "subscription"]
+__all__ = [
+    "CUT_OFF",
+    "PUBLISH",
+    "TOO_LONG",
+    "MqttSource",
+    "MqttSourceConfig",
+    "parse_publish",
+    "pubacks",
+    "subscription",
+    "variable_int",
+]
 
 log = logging.getLogger(__name__)
 
@@ -395,81 +413,10 @@ class _BufferedClient(mqtt.Client):
         return super()._handle_publish()
 
 
-def parse_publish(
-    command: int, packet: bytes | bytearray, v5: bool
-) -> tuple[str, bytes, int, int] | None:
-    """(topic, payload, packet id, QoS) of a QoS 0 or 1 PUBLISH, or None to leave it to paho.
-
-    ``command`` is the first byte of the fixed header, ``packet`` the bytes after it (variable
-    header and payload), ``v5`` whether the connection speaks MQTT 5 (then a properties length,
-    a variable byte integer, follows the packet id; the properties are skipped). None for
-    QoS 2 and for whatever paho would reject or treat specially: a packet too short for its
-    fields, a properties length that is malformed or runs past the packet, an empty topic (an
-    error before MQTT 5, a topic alias in it) or one that is not UTF-8.
-    """
-    qos = (command >> 1) & 3
-    if qos > 1:
-        return None
-    size = len(packet)
-    if size < 2:
-        return None
-    end = 2 + ((packet[0] << 8) | packet[1])  # topic: a 16-bit length, then the bytes
-    if end == 2:
-        return None
-    pos = end
-    mid = 0
-    if qos:
-        pos += 2
-        if pos > size:
-            return None
-        mid = (packet[end] << 8) | packet[end + 1]
-    if v5:
-        length, pos = variable_int(packet, pos, size)  # the properties length
-        if pos < 0:
-            return None
-        pos += length
-    if pos > size:
-        return None
-    try:
-        topic = packet[2:end].decode()
-    except UnicodeDecodeError:
-        return None
-    return topic, bytes(packet[pos:]), mid, qos
-
-
-CUT_OFF, TOO_LONG = -1, -2
-
-
-def variable_int(data: bytes | bytearray, pos: int, end: int) -> tuple[int, int]:
-    """The MQTT variable byte integer at ``data[pos]`` (1-4 bytes of 7 bits, low bits first):
-    (value, position after it); the position is ``CUT_OFF`` when ``end`` comes first and
-    ``TOO_LONG`` when a fourth byte still has its continuation bit."""
-    value = shift = 0
-    while pos < end:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-        if shift > 21:
-            return value, TOO_LONG
-    return value, CUT_OFF
-
-
-PUBLISH = 0x30  # MQTT control packet type PUBLISH (the high nibble of the first byte)
-_PUBACK = 0x40  # MQTT control packet type PUBACK; remaining length 2 = packet id, reason 0
-
-
-def pubacks(mids: Sequence[int]) -> bytes:
-    """The bytes of one PUBACK per packet id, concatenated (MQTT 3.1.1 and 5 alike)."""
-    return struct.pack(f"!{len(mids)}I", *((_PUBACK << 24) | (2 << 16) | mid for mid in mids))
-
-
 def _queue_pubacks(client: mqtt.Client, mids: Sequence[int]) -> None:
     """Queue the PUBACKs of ``mids`` on paho's outgoing packet queue as one packet.
 
     Exactly the bytes ``client.ack(mid, 1)`` would queue per message, sent in order on the
     current connection by paho's network thread (one wake-up, one socket write).
     """
-    client._packet_queue(_PUBACK, pubacks(mids), 0, 1)
+    client._packet_queue(PUBACK, pubacks(mids), 0, 1)
