@@ -20,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from labcal_cloud.cli import main
 
+from .tenants import add_lab_tenant
 from .tls_material import write_tls_material
 
 DEPLOY_CONF = Path(__file__).parents[3] / "deploy" / "mosquitto" / "mosquitto.conf"
@@ -47,6 +48,8 @@ def broker(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[tuple
         pytest.fail("the mosquitto binary is needed (apt-get install mosquitto)")
     db = f"sqlite:///{tmp_path / 'labcal.sqlite3'}"
     cli(capsys, "--database-url", db, "migrate")
+    for lab in ("acme", "other"):
+        add_lab_tenant(db, lab)
     passwords = {}
     for tenant, station in (("acme", "acme-01"), ("acme", "acme-02"), ("other", "other-01")):
         out = cli(

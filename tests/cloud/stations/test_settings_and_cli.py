@@ -7,6 +7,8 @@ import pytest
 from labcal_cloud.cli import SUBCOMMAND_MODULES, build_parser, main
 from labcal_cloud.settings import Settings, SettingsError
 
+from .tenants import add_lab_tenant
+
 
 def test_settings_from_environment():
     s = Settings.from_env(
@@ -46,6 +48,12 @@ def test_migrate_command_and_duplicate_station(tmp_path, capsys):
     assert main(["--database-url", db, "migrate"]) == 0
     assert "(0 applied)" in capsys.readouterr().out
     args = ["--database-url", db, "station", "add", "--tenant", "t1", "--station", "s1"]
+    assert main(args) == 2  # no such lab in the portal
+    assert "no lab tenant 't1' in the portal" in capsys.readouterr().out
+    add_lab_tenant(db, "prov", kind="provider")
+    assert main([*args[:5], "prov", *args[6:]]) == 2
+    assert "is the provider, not a lab" in capsys.readouterr().out
+    add_lab_tenant(db, "t1")
     assert main(args) == 0
     capsys.readouterr()
     assert main(args) == 1
@@ -57,6 +65,7 @@ def test_migrate_command_and_duplicate_station(tmp_path, capsys):
 def test_bad_station_id_is_a_clear_error(tmp_path, capsys):
     db = f"sqlite:///{tmp_path / 'x.sqlite3'}"
     main(["--database-url", db, "migrate"])
+    add_lab_tenant(db, "t1")
     capsys.readouterr()
     assert main(["--database-url", db, "station", "add", "--tenant", "t1", "--station", "a/b"]) == 2
     assert "invalid station 'a/b'" in capsys.readouterr().out

@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from labcal_cloud.db.gateway import connect
 from labcal_cloud.settings import Settings
 from labcal_cloud.stations.passwords import SALT_BYTES, mosquitto_hash
 from labcal_cloud.stations.provisioning import (
@@ -62,6 +63,10 @@ def station_add(args: argparse.Namespace, settings: Settings) -> int:
     except TopicError as exc:
         print(f"station add: {exc}")
         return 2
+    problem = _unknown_tenant(settings.database_url, args.tenant)
+    if problem:
+        print(f"station add: {problem}")
+        return 2
     password = args.password or secrets.token_urlsafe(24)
     hashed = mosquitto_hash(password, os.urandom(SALT_BYTES))
     store = open_store(settings.database_url)
@@ -90,6 +95,26 @@ def station_add(args: argparse.Namespace, settings: Settings) -> int:
     print("\n# --- Mosquitto ACL entries ---")
     print(acl_entries(args.tenant, args.station), end="")
     return 0
+
+
+def _unknown_tenant(database_url: str, tenant: str) -> str:
+    """Why ``tenant`` cannot own a station ('' when it can): it must be a customer tenant of the
+    portal (its generated id), or ingest and the portal would never meet."""
+    db = connect(database_url, pool_size=1)
+    try:
+        row = db.one("SELECT kind FROM portal_tenants WHERE id = ?", (tenant,))
+        if row is not None:
+            return "" if row[0] == "customer" else f"tenant {tenant} is the provider, not a lab"
+        known = db.query(
+            "SELECT id, name FROM portal_tenants WHERE kind = 'customer' ORDER BY name LIMIT 5"
+        )
+    finally:
+        db.close()
+    listed = ", ".join(f"{i} ({name})" for i, name in known) or "none yet"
+    return (
+        f"no lab tenant {tenant!r} in the portal; give the tenant's id as the portal shows it"
+        f" (the id POST /api/v1/tenants answered). Labs: {listed}"
+    )
 
 
 def station_list(args: argparse.Namespace, settings: Settings) -> int:
