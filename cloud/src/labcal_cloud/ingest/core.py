@@ -336,7 +336,7 @@ def build_batch(
     """
     batch = Batch()
     seen_quarantine: set[str] = set()
-    digests: dict[object, bytes] = {}  # message id → payload digest of its first copy
+    digests: dict[int, bytes] = {}  # message id (its int: cheaper to hash) → first copy's digest
     replayed: set[tuple[object, bytes]] = set()
     duplicates = 0
     sha256 = hashlib.sha256
@@ -352,7 +352,7 @@ def build_batch(
             continue
         env = verdict.envelope
         digest = sha256(msg.payload).digest()
-        first = digests.setdefault(env.message_id, digest)
+        first = digests.setdefault(env.message_id.int, digest)
         if first is digest:
             rows_of(env, msg.received_at, batch, (msg.topic, msg.payload), digest)
         elif first == digest or (env.message_id, digest) in replayed:

@@ -48,8 +48,11 @@ def _keys(prepared: tuple[Batch, int] | None) -> frozenset[object] | None:
     if prepared is None:
         return None
     batch = prepared[0]
-    rows = [*batch.messages, *(m for m, _ in batch.replays)]
-    return frozenset([m.message_id for m in rows] + [(m.station, m.seq) for m in rows])
+    rows = batch.messages
+    if batch.replays:
+        rows = [*rows, *(m for m, _ in batch.replays)]
+    # the id's int, not the UUID: UUID.__hash__ is Python code, ~3x the cost of the whole key
+    return frozenset([m.message_id.int for m in rows] + [(m.station, m.seq) for m in rows])
 
 
 class IngestLoop:
@@ -120,20 +123,22 @@ class IngestLoop:
                     if not items:
                         continue
                     prepared = self._prepare(items)
-                    keys = _keys(prepared)
-                    uncommitted = [(d, k) for d, k in uncommitted if not d.is_set()]
-                    # a message whose id or (station, seq) an earlier batch still commits: wait
-                    # for that batch, so that of two conflicting copies the first one wins
-                    wait_for = turn if any(
-                        k is None or keys is None or not keys.isdisjoint(k)
-                        for _, k in uncommitted
-                    ) else None  # fmt: skip
+                    done = threading.Event()
+                    wait_for: threading.Event | None = None
+                    if self._committers > 1:  # one committer commits the batches in order
+                        keys = _keys(prepared)
+                        uncommitted = [(d, k) for d, k in uncommitted if not d.is_set()]
+                        # a message whose id or (station, seq) an earlier batch still commits:
+                        # wait for that batch, so that of two conflicting copies the first wins
+                        wait_for = turn if any(
+                            k is None or keys is None or not keys.isdisjoint(k)
+                            for _, k in uncommitted
+                        ) else None  # fmt: skip
+                        uncommitted.append((done, keys))
                     while len(inflight) >= self._committers:
                         inflight.popleft().result()
-                    done = threading.Event()
                     job = (items, prepared, turn, done, wait_for)
                     inflight.append(pool.submit(self._commit_in_turn, *job))
-                    uncommitted.append((done, keys))
                     turn = done
             finally:
                 while inflight:
