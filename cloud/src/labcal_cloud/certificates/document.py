@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from labcal_cloud.certificates.conformity import conformity_rows
 from labcal_cloud.engine.records import CalibrationRecord
 from labcal_shared.contracts import GravimetricRun
 
@@ -61,6 +62,7 @@ class CertificateDocument:
     conformity_claimable: bool
     next_due: date
     verify_url: str
+    conformity: tuple[tuple[str, str], ...] = ()  # the statement of conformity (conformity.py)
 
 
 def build_document(
@@ -75,13 +77,15 @@ def build_document(
     next_due: date,
     verify_url: str,
 ) -> CertificateDocument:
-    """Replicate volumes are the delivered masses times Z (µL/mg), as the record's means are."""
+    """Replicate volumes are the record's: (mass + evaporation per cycle) × Z, as its means are
+    (records stored before they kept them: mass × Z)."""
     z = record.z_factor
     volumes = tuple(
         VolumeRow(
             volume_ul=o.volume_ul,
             channel=o.channel,
-            replicates_ul=tuple(round(m * z, 4) for m in tv.masses_mg),
+            replicates_ul=tuple(round(v, 4) for v in o.volumes_ul)
+            or tuple(round(m * z, 4) for m in tv.masses_mg),
             mean_ul=o.mean_volume_ul,
             systematic_error_ul=o.systematic_error_ul,
             systematic_error_pct=o.systematic_error_pct,
@@ -123,4 +127,5 @@ def build_document(
         conformity_claimable=record.conformity_claimable,
         next_due=next_due,
         verify_url=verify_url,
+        conformity=tuple(conformity_rows(record)),
     )

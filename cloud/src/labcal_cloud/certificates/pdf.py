@@ -76,7 +76,7 @@ def render_certificate(doc: CertificateDocument) -> bytes:
     _kv(pdf, "Z factor", f"{doc.z_factor:.5f} µL/mg")
     _heading(pdf, "Results")
     for v in doc.volumes:
-        verdict = "PASS" if v.passed else "FAIL"
+        verdict = "accepted" if v.passed else "NOT accepted"
         pdf.set_font("helvetica", "B", 9)
         pdf.cell(
             0,
@@ -101,13 +101,8 @@ def render_certificate(doc: CertificateDocument) -> bytes:
             new_y="NEXT",
         )
     _heading(pdf, "Conclusion")
-    verdict = "PASSED" if doc.passed else "FAILED"
-    claim = (
-        "conformity with ISO 8655 is stated"
-        if doc.conformity_claimable
-        else "conformity cannot be stated (see findings)"
-    )
-    _kv(pdf, "Result", f"{verdict}; {claim}")
+    for label, text in doc.conformity:  # the record's one verdict (certificates/conformity.py)
+        _kv(pdf, label, text)
     for finding in doc.findings:
         _kv(pdf, "Finding", finding)
     _kv(pdf, "Next calibration due", doc.next_due.isoformat())

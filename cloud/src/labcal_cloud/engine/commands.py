@@ -1,4 +1,5 @@
-"""``labcal-cloud engine records|due|forecast``: one pass of each engine stage, on SQLite or
+"""``labcal-cloud engine records|due|forecast`` (and ``decision-rule``, in
+:mod:`labcal_cloud.engine.judgement_commands`): one pass of each engine stage, on SQLite or
 PostgreSQL (the configured database URL).
 
 The engine publishes domain events and knows no webhook, scheduler or portal code, so the
@@ -19,6 +20,7 @@ from labcal_cloud.db.gateway import Database, connect
 from labcal_cloud.engine.due import DuePolicy
 from labcal_cloud.engine.errors import PolicyError
 from labcal_cloud.engine.events import EventPublisher
+from labcal_cloud.engine.judgement_commands import register_decision_rules
 from labcal_cloud.engine.service import process_runs, refresh_due_states, refresh_forecasts
 from labcal_cloud.engine.store_sql import SqlEngineRepository, SqlForecastStore
 from labcal_cloud.settings import Settings
@@ -51,6 +53,7 @@ def register(subparsers: Any, publisher_factory: PublisherFactory | None = None)
     fc.add_argument("--guard", type=float, default=0.8, help="share of MPE (default 0.8)")
     fc.add_argument("--lead-days", type=float, default=30.0)
     fc.set_defaults(handler=forecasts)
+    register_decision_rules(sub)
 
 
 def _now() -> datetime:

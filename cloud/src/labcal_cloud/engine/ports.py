@@ -19,6 +19,7 @@ from labcal_cloud.engine.events import EventPublisher
 from labcal_cloud.engine.forecast import MaintenanceForecast
 from labcal_cloud.engine.records import CalibrationRecord
 from labcal_cloud.engine.usage import UsageSample
+from labcal_shared.iso8655.verdict import DecisionRule
 
 __all__ = [
     "DeviceInputs",
@@ -78,6 +79,10 @@ class EngineRepository(Protocol):
 
     def balance_valid_until(self, tenant: str, serial: str) -> tuple[bool, datetime | None]:
         """(known, valid until): known=False when LabCal has no record of the balance."""
+        ...
+
+    def decision_rule(self, tenant: str, serial: str) -> DecisionRule:
+        """The rule that judges this pipette's runs (its own, else its tenant's, else simple)."""
         ...
 
     def save_record(self, tenant: str, message_id: UUID, record: CalibrationRecord) -> None: ...

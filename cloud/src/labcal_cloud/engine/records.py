@@ -17,7 +17,9 @@ from uuid import UUID
 from labcal_cloud.engine.errors import RecordRejectedError
 from labcal_shared.contracts import DeviceRef, GravimetricRun, RunMode
 from labcal_shared.errors import Iso8655Error
+from labcal_shared.iso8655.findings import Finding, FindingCode, Severity
 from labcal_shared.iso8655.from_contract import evaluate_contract_run
+from labcal_shared.iso8655.verdict import DecisionRule, LimitCheck, Verdict, judge
 
 __all__ = [
     "CalibrationRecord",
@@ -29,12 +31,13 @@ __all__ = [
 ]
 
 RecordKind = Literal["calibration", "quick_check"]
+FindingSeverity = Literal["info", "warning", "gap"]
 
 
 @dataclass(frozen=True, slots=True)
 class RecordFinding:
     code: str
-    severity: Literal["info", "warning"]
+    severity: FindingSeverity
     message: str
 
 
@@ -53,7 +56,9 @@ class VolumeOutcome:
     mpe_systematic_ul: float
     mpe_random_ul: float
     expanded_uncertainty_ul: float
-    passed: bool
+    passed: bool  # accepted under the record's decision rule
+    volumes_ul: tuple[float, ...] = ()  # the replicates as volumes, evaporation and Z applied
+    guard_band_ul: float = 0.0  # w of the decision rule (0 under simple acceptance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +78,25 @@ class CalibrationRecord:
     z_factor: float
     volumes: tuple[VolumeOutcome, ...]
     findings: tuple[RecordFinding, ...]
-    passed: bool
-    conformity_claimable: bool
+    passed: bool  # every result accepted under the decision rule
+    conformity_claimable: bool  # verdict is conforming
     supersedes: UUID | None = None
     correction_reason: str = ""
+    verdict: Verdict = Verdict.NOT_EVALUATED
+    decision_rule: DecisionRule = DecisionRule.SIMPLE
+    verdict_reasons: tuple[str, ...] = ()
+
+    @property
+    def conforming(self) -> bool:
+        """Only a conforming calibration makes a device calibrated."""
+        return self.verdict is Verdict.CONFORMING
+
+
+_SEVERITY: dict[Severity, FindingSeverity] = {
+    Severity.INFO: "info",
+    Severity.WARNING: "warning",
+    Severity.GAP: "gap",
+}
 
 
 def record_from_run(
@@ -88,8 +108,9 @@ def record_from_run(
     balance_known: bool = True,
     supersedes: UUID | None = None,
     correction_reason: str = "",
+    rule: DecisionRule = DecisionRule.SIMPLE,
 ) -> CalibrationRecord:
-    """Evaluate ``run`` into a record.
+    """Evaluate ``run`` into a record, judged by ``rule`` (:func:`labcal_shared.iso8655.judge`).
 
     ``balance_valid_until`` is the end of the balance's own calibration validity (None with
     ``balance_known`` = the balance has no valid calibration; ``balance_known=False`` = unknown).
@@ -102,12 +123,7 @@ def record_from_run(
         result = evaluate_contract_run(run)
     except Iso8655Error as exc:
         raise RecordRejectedError(f"run {run.run_id}: {exc}") from exc
-    findings = [
-        RecordFinding(
-            f.code.value, "warning" if f.severity.value == "warning" else "info", f.message
-        )
-        for f in result.findings
-    ]
+    findings: list[Finding] = list(result.findings)
     in_calibration: bool | None = None
     if balance_known:
         in_calibration = balance_valid_until is not None and run.ended_at <= balance_valid_until
@@ -118,13 +134,26 @@ def record_from_run(
                 else f"was calibrated only until {balance_valid_until.date().isoformat()}"
             )
             findings.append(
-                RecordFinding(
-                    "balance_out_of_calibration",
-                    "warning",
+                Finding(
+                    FindingCode.BALANCE_OUT_OF_CALIBRATION,
+                    Severity.WARNING,
                     f"balance {run.balance.make} {run.balance.model} {run.balance.serial} "
                     f"{until}; conformity cannot be claimed",
                 )
             )
+    checks = [
+        LimitCheck(
+            v.volume_ul,
+            tv.channel,
+            v.systematic_error_ul,
+            v.mpe.systematic_ul,
+            v.random_error_ul,
+            v.mpe.random_ul,
+            v.uncertainty.expanded_ul,
+        )
+        for v, tv in zip(result.volumes, run.test_volumes, strict=True)
+    ]
+    judgement = judge(checks, rule, findings)
     volumes = tuple(
         VolumeOutcome(
             volume_ul=v.volume_ul,
@@ -138,12 +167,12 @@ def record_from_run(
             mpe_systematic_ul=v.mpe.systematic_ul,
             mpe_random_ul=v.mpe.random_ul,
             expanded_uncertainty_ul=v.uncertainty.expanded_ul,
-            passed=v.passed,
+            passed=j.accepted,
+            volumes_ul=v.volumes_ul,
+            guard_band_ul=j.guard_band_ul,
         )
-        for v, tv in zip(result.volumes, run.test_volumes, strict=True)
+        for v, tv, j in zip(result.volumes, run.test_volumes, judgement.volumes, strict=True)
     )
-    passed = result.passed
-    claimable = passed and not any(f.severity == "warning" for f in findings)
     return CalibrationRecord(
         record_id=record_id,
         run_id=run.run_id,
@@ -159,11 +188,16 @@ def record_from_run(
         mpe_edition=result.edition,
         z_factor=result.z_factor,
         volumes=volumes,
-        findings=tuple(findings),
-        passed=passed,
-        conformity_claimable=claimable,
+        findings=tuple(
+            RecordFinding(f.code.value, _SEVERITY[f.severity], f.message) for f in findings
+        ),
+        passed=all(v.passed for v in volumes),
+        conformity_claimable=judgement.verdict is Verdict.CONFORMING,
         supersedes=supersedes,
         correction_reason=correction_reason,
+        verdict=judgement.verdict,
+        decision_rule=rule,
+        verdict_reasons=judgement.reasons,
     )
 
 

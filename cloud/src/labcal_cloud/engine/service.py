@@ -79,6 +79,7 @@ def process_runs(
                     recorded_at=now(),
                     balance_valid_until=until,
                     balance_known=known,
+                    rule=repo.decision_rule(run.tenant, message.pipette.serial),
                 )
             except (ValidationError, RecordRejectedError) as exc:
                 repo.reject_run(run.tenant, run.message_id, str(exc).splitlines()[0], now())

@@ -20,6 +20,7 @@ from labcal_shared.iso8655.inputs import (
     PipetteSpec,
     TestSeries,
 )
+from labcal_shared.iso8655.procedure import procedure_findings
 from labcal_shared.iso8655.results import RunResult
 
 __all__ = ["core_run_from_contract", "evaluate_contract_run"]
@@ -74,7 +75,9 @@ def core_run_from_contract(run: RunMessage) -> tuple[GravimetricRun, tuple[Findi
 
 
 def evaluate_contract_run(run: RunMessage) -> RunResult:
-    """Judge a contract run; findings about assumed inputs come first in the result."""
+    """Judge a contract run; findings about assumed inputs come first in the result, the
+    procedure checks (:mod:`labcal_shared.iso8655.procedure`) last."""
     core, notes = core_run_from_contract(run)
     result = evaluate_run(core, water_density=run.water_density)
-    return dataclasses.replace(result, findings=notes + result.findings)
+    procedure = tuple(procedure_findings(run))
+    return dataclasses.replace(result, findings=notes + result.findings + procedure)
