@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from labcal_cloud.certificates.conformity import conformity_rows
+from labcal_cloud.certificates.pdf_budget import BudgetTable, budget_table
 from labcal_cloud.engine.records import CalibrationRecord
 from labcal_shared.contracts import GravimetricRun
 
@@ -26,6 +27,7 @@ class VolumeRow:
     mpe_random_ul: float
     uncertainty_ul: float
     passed: bool
+    coverage_factor: float = 2.0  # k of uncertainty_ul
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class CertificateDocument:
     next_due: date
     verify_url: str
     conformity: tuple[tuple[str, str], ...] = ()  # the statement of conformity (conformity.py)
+    budget: BudgetTable | None = None  # the uncertainty budget (pdf_budget.py)
 
 
 def build_document(
@@ -95,6 +98,7 @@ def build_document(
             mpe_random_ul=o.mpe_random_ul,
             uncertainty_ul=o.expanded_uncertainty_ul,
             passed=o.passed,
+            coverage_factor=o.coverage_factor,
         )
         for o, tv in zip(record.volumes, run.test_volumes, strict=True)
     )
@@ -128,4 +132,5 @@ def build_document(
         next_due=next_due,
         verify_url=verify_url,
         conformity=tuple(conformity_rows(record)),
+        budget=budget_table(record),
     )

@@ -7,6 +7,7 @@ import io
 from fpdf import FPDF
 
 from labcal_cloud.certificates.document import CertificateDocument
+from labcal_cloud.certificates.pdf_budget import render_budget
 from labcal_cloud.registry.qr_labels import qr_png
 
 __all__ = ["render_certificate"]
@@ -95,11 +96,13 @@ def render_certificate(doc: CertificateDocument) -> bytes:
                 f"Mean {v.mean_ul:.4f} µL; systematic error {v.systematic_error_ul:+.4f} µL "
                 f"({v.systematic_error_pct:+.2f} %), MPE ±{v.mpe_systematic_ul:g} µL; "
                 f"random error {v.random_error_ul:.4f} µL (CV {v.cv_pct:.2f} %), "
-                f"MPE {v.mpe_random_ul:g} µL; expanded uncertainty (k=2) {v.uncertainty_ul:.4f} µL"
+                f"MPE {v.mpe_random_ul:g} µL; expanded uncertainty U = {v.uncertainty_ul:.4f} µL "
+                f"(k = {v.coverage_factor:.2f})"
             ),
             new_x="LMARGIN",
             new_y="NEXT",
         )
+    render_budget(pdf, doc.budget)  # certificates/pdf_budget.py
     _heading(pdf, "Conclusion")
     for label, text in doc.conformity:  # the record's one verdict (certificates/conformity.py)
         _kv(pdf, label, text)

@@ -12,7 +12,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from labcal_cloud.engine.records import CalibrationRecord, RecordFinding, VolumeOutcome
+from labcal_cloud.engine.records import (
+    BudgetLine,
+    CalibrationRecord,
+    RecordFinding,
+    VolumeOutcome,
+)
 from labcal_shared.contracts import DeviceRef
 from labcal_shared.iso8655.verdict import DecisionRule, Verdict
 
@@ -41,7 +46,8 @@ def _verdict(data: dict[str, Any]) -> Verdict:
 
 
 def _volume(v: dict[str, Any]) -> VolumeOutcome:
-    return VolumeOutcome(**{**v, "volumes_ul": tuple(v.get("volumes_ul", ()))})
+    budget = tuple(BudgetLine(**line) for line in v.get("budget", ()))
+    return VolumeOutcome(**{**v, "volumes_ul": tuple(v.get("volumes_ul", ())), "budget": budget})
 
 
 def record_from_json(data: dict[str, Any]) -> CalibrationRecord:

@@ -8,6 +8,7 @@ are passed in (the shell looks them up).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from labcal_shared.iso8655.from_contract import evaluate_contract_run
 from labcal_shared.iso8655.verdict import DecisionRule, LimitCheck, Verdict, judge
 
 __all__ = [
+    "BudgetLine",
     "CalibrationRecord",
     "RecordFinding",
     "VolumeOutcome",
@@ -42,6 +44,16 @@ class RecordFinding:
 
 
 @dataclass(frozen=True, slots=True)
+class BudgetLine:
+    """One component of the uncertainty budget of a mean volume (µL); ν None = ∞ (type B)."""
+
+    name: str
+    standard_uncertainty_ul: float
+    degrees_of_freedom: float | None
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
 class VolumeOutcome:
     """Result at one test volume (and channel), in µL unless named otherwise."""
 
@@ -59,6 +71,12 @@ class VolumeOutcome:
     passed: bool  # accepted under the record's decision rule
     volumes_ul: tuple[float, ...] = ()  # the replicates as volumes, evaporation and Z applied
     guard_band_ul: float = 0.0  # w of the decision rule (0 under simple acceptance)
+    # the GUM budget of the mean volume (records stored before it was kept: empty, k = 2)
+    budget: tuple[BudgetLine, ...] = ()
+    combined_uncertainty_ul: float = 0.0
+    effective_dof: float | None = None  # ν_eff, None = ∞
+    coverage_factor: float = 2.0
+    coverage_probability: float = 0.9545
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +115,11 @@ _SEVERITY: dict[Severity, FindingSeverity] = {
     Severity.WARNING: "warning",
     Severity.GAP: "gap",
 }
+
+
+def _finite_or_none(value: float) -> float | None:
+    """∞ degrees of freedom as None (JSON, and PostgreSQL's JSONB, have no infinity)."""
+    return None if math.isinf(value) else value
 
 
 def record_from_run(
@@ -170,6 +193,19 @@ def record_from_run(
             passed=j.accepted,
             volumes_ul=v.volumes_ul,
             guard_band_ul=j.guard_band_ul,
+            budget=tuple(
+                BudgetLine(
+                    c.name,
+                    c.standard_uncertainty_ul,
+                    _finite_or_none(c.degrees_of_freedom),
+                    c.description,
+                )
+                for c in v.uncertainty.components
+            ),
+            combined_uncertainty_ul=v.uncertainty.combined_ul,
+            effective_dof=_finite_or_none(v.uncertainty.effective_dof),
+            coverage_factor=v.uncertainty.coverage_factor,
+            coverage_probability=v.uncertainty.coverage_probability,
         )
         for v, tv, j in zip(result.volumes, run.test_volumes, judgement.volumes, strict=True)
     )

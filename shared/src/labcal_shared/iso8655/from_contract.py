@@ -66,7 +66,7 @@ def core_run_from_contract(run: RunMessage) -> tuple[GravimetricRun, tuple[Findi
         )
     core = GravimetricRun(
         pipette=PipetteSpec(run.nominal_volume_ul, run.channels, run.pipette_kind),
-        balance=BalanceSpec(run.balance_readability_mg),
+        balance=BalanceSpec(run.balance_readability_mg, run.balance_standard_uncertainty_mg),
         environment=Environment(tuple(samples)),
         series=tuple(series),
         mpe_edition=run.mpe_edition,
