@@ -123,7 +123,7 @@ def build_document(
         balance_traceability=balance_traceability,
         balance_in_calibration=record.balance_in_calibration,
         z_factor=z,
-        mpe_edition=record.mpe_edition,
+        mpe_edition=record.tolerance_table or record.mpe_edition,  # the table judged by
         environment=environment,
         volumes=volumes,
         findings=tuple(f.message for f in record.findings),

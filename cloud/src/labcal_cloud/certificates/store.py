@@ -22,6 +22,7 @@ from labcal_cloud.engine.decision_rules import SqlDecisionRules
 from labcal_cloud.engine.errors import RecordRejectedError
 from labcal_cloud.engine.records import CalibrationRecord, record_from_run
 from labcal_cloud.engine.store_sql import SqlEngineRepository
+from labcal_cloud.engine.tolerance_tables import SqlToleranceTables
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.registry.store import Registry
 from labcal_shared.contracts import GravimetricRun
@@ -148,6 +149,9 @@ class Certificates:
                 recorded_at=self._rt.now(),
                 balance_valid_until=balance_valid_until,
                 rule=SqlDecisionRules(self._db).rule_for(tenant_id, run.pipette.serial),
+                tolerance=SqlToleranceTables(self._db).table_for(
+                    tenant_id, run.pipette.serial, run.mpe_edition
+                ),
             )
         except RecordRejectedError as exc:
             raise InvalidInputError(str(exc)) from exc

@@ -20,7 +20,10 @@ from labcal_cloud.db.gateway import Database, connect
 from labcal_cloud.engine.due import DuePolicy
 from labcal_cloud.engine.errors import PolicyError
 from labcal_cloud.engine.events import EventPublisher
-from labcal_cloud.engine.judgement_commands import register_decision_rules
+from labcal_cloud.engine.judgement_commands import (
+    register_decision_rules,
+    register_tolerance_tables,
+)
 from labcal_cloud.engine.service import process_runs, refresh_due_states, refresh_forecasts
 from labcal_cloud.engine.store_sql import SqlEngineRepository, SqlForecastStore
 from labcal_cloud.settings import Settings
@@ -54,6 +57,7 @@ def register(subparsers: Any, publisher_factory: PublisherFactory | None = None)
     fc.add_argument("--lead-days", type=float, default=30.0)
     fc.set_defaults(handler=forecasts)
     register_decision_rules(sub)
+    register_tolerance_tables(sub)
 
 
 def _now() -> datetime:

@@ -19,6 +19,7 @@ from labcal_cloud.engine.events import EventPublisher
 from labcal_cloud.engine.forecast import MaintenanceForecast
 from labcal_cloud.engine.records import CalibrationRecord
 from labcal_cloud.engine.usage import UsageSample
+from labcal_shared.iso8655.tolerance import ToleranceTable
 from labcal_shared.iso8655.verdict import DecisionRule
 
 __all__ = [
@@ -83,6 +84,10 @@ class EngineRepository(Protocol):
 
     def decision_rule(self, tenant: str, serial: str) -> DecisionRule:
         """The rule that judges this pipette's runs (its own, else its tenant's, else simple)."""
+        ...
+
+    def tolerance_table(self, tenant: str, serial: str, edition: str) -> ToleranceTable | None:
+        """The loaded table that judges this pipette's runs (None: the run's shipped edition)."""
         ...
 
     def save_record(self, tenant: str, message_id: UUID, record: CalibrationRecord) -> None: ...

@@ -74,4 +74,5 @@ def record_from_json(data: dict[str, Any]) -> CalibrationRecord:
         verdict=_verdict(data),
         decision_rule=DecisionRule(data.get("decision_rule", DecisionRule.SIMPLE.value)),
         verdict_reasons=tuple(data.get("verdict_reasons", ())),
+        tolerance_table=data.get("tolerance_table", ""),
     )

@@ -20,6 +20,7 @@ from labcal_shared.contracts import DeviceRef, GravimetricRun, RunMode
 from labcal_shared.errors import Iso8655Error
 from labcal_shared.iso8655.findings import Finding, FindingCode, Severity
 from labcal_shared.iso8655.from_contract import evaluate_contract_run
+from labcal_shared.iso8655.tolerance import ToleranceTable
 from labcal_shared.iso8655.verdict import DecisionRule, LimitCheck, Verdict, judge
 
 __all__ = [
@@ -103,6 +104,7 @@ class CalibrationRecord:
     verdict: Verdict = Verdict.NOT_EVALUATED
     decision_rule: DecisionRule = DecisionRule.SIMPLE
     verdict_reasons: tuple[str, ...] = ()
+    tolerance_table: str = ""  # the table judged by: name (version); '' = the shipped edition
 
     @property
     def conforming(self) -> bool:
@@ -132,8 +134,10 @@ def record_from_run(
     supersedes: UUID | None = None,
     correction_reason: str = "",
     rule: DecisionRule = DecisionRule.SIMPLE,
+    tolerance: ToleranceTable | None = None,
 ) -> CalibrationRecord:
-    """Evaluate ``run`` into a record, judged by ``rule`` (:func:`labcal_shared.iso8655.judge`).
+    """Evaluate ``run`` into a record, judged by ``rule`` (:func:`labcal_shared.iso8655.judge`)
+    against ``tolerance`` (a loaded table; None: the run's shipped MPE edition).
 
     ``balance_valid_until`` is the end of the balance's own calibration validity (None with
     ``balance_known`` = the balance has no valid calibration; ``balance_known=False`` = unknown).
@@ -143,7 +147,7 @@ def record_from_run(
     if supersedes is not None and not correction_reason:
         raise RecordRejectedError("a correction must say why it replaces the earlier record")
     try:
-        result = evaluate_contract_run(run)
+        result = evaluate_contract_run(run, tolerance)
     except Iso8655Error as exc:
         raise RecordRejectedError(f"run {run.run_id}: {exc}") from exc
     findings: list[Finding] = list(result.findings)
@@ -234,6 +238,7 @@ def record_from_run(
         verdict=judgement.verdict,
         decision_rule=rule,
         verdict_reasons=judgement.reasons,
+        tolerance_table=f"{result.edition} (built in)" if tolerance is None else tolerance.label,
     )
 
 

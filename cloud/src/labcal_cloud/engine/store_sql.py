@@ -24,6 +24,8 @@ from labcal_cloud.engine.forecast import MaintenanceForecast
 from labcal_cloud.engine.ports import DeviceInputs, EngineDevice, PendingRun
 from labcal_cloud.engine.record_codec import record_from_json, record_to_json
 from labcal_cloud.engine.records import CalibrationRecord
+from labcal_cloud.engine.tolerance_tables import SqlToleranceTables
+from labcal_shared.iso8655.tolerance import ToleranceTable
 from labcal_shared.iso8655.verdict import DecisionRule
 
 __all__ = ["SqlEngineRepository", "SqlForecastStore"]
@@ -125,6 +127,9 @@ class SqlEngineRepository(_SqlStore):
     def decision_rule(self, tenant: str, serial: str) -> DecisionRule:
         return SqlDecisionRules(self._db).rule_for(tenant, serial)
 
+    def tolerance_table(self, tenant: str, serial: str, edition: str) -> ToleranceTable | None:
+        return SqlToleranceTables(self._db).table_for(tenant, serial, edition)
+
     def save_record(self, tenant: str, message_id: UUID | None, record: CalibrationRecord) -> None:
         at = self._db.at
         self._db.execute(
@@ -132,8 +137,8 @@ class SqlEngineRepository(_SqlStore):
                    phase, pipette_serial, pipette_model, balance_serial, balance_in_calibration,
                    operator, started_at, ended_at, recorded_at, mpe_edition, passed,
                    conformity_claimable, supersedes, correction_reason, record_json, verdict,
-                   decision_rule)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   decision_rule, tolerance_table)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 self._uuid(record.record_id),
                 tenant,
@@ -157,6 +162,7 @@ class SqlEngineRepository(_SqlStore):
                 json.dumps(record_to_json(record)),
                 record.verdict.value,
                 record.decision_rule.value,
+                record.tolerance_table,
             ),
         )
 

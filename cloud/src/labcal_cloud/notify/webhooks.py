@@ -117,6 +117,7 @@ def calibration_completed(record: CalibrationRecord) -> dict[str, Any]:
         "passed": record.conforming,  # true only when the verdict is conforming
         "conformity_claimable": record.conformity_claimable,
         "mpe_edition": record.mpe_edition,
+        "tolerance_table": record.tolerance_table,
         "ended_at": record.ended_at.isoformat(),
         "supersedes": None if record.supersedes is None else str(record.supersedes),
         "volumes": [

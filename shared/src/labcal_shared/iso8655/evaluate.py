@@ -23,6 +23,7 @@ from labcal_shared.iso8655.results import (
     VolumeResult,
 )
 from labcal_shared.iso8655.statistics import series_statistics
+from labcal_shared.iso8655.tolerance import ToleranceTable
 from labcal_shared.iso8655.uncertainty import (
     COMPONENT_DESCRIPTIONS,
     mean_volume_uncertainty,
@@ -63,16 +64,27 @@ def _descriptions(run: GravimetricRun, balance: str, evap: float | None) -> dict
     return out
 
 
-def evaluate_run(run: GravimetricRun, *, water_density: WaterDensityModel = "tr20461") -> RunResult:
-    """Judge a run against its MPE edition.
+def evaluate_run(
+    run: GravimetricRun,
+    *,
+    water_density: WaterDensityModel = "tr20461",
+    tolerance: ToleranceTable | None = None,
+) -> RunResult:
+    """Judge a run against ``tolerance`` (a loaded table), else its shipped MPE edition; the
+    result's ``edition`` names the table used.
 
     Raises :class:`UnknownEditionError` when the edition (or pipette kind) has no shipped table
-    and :class:`MeasurementInputError` on bad input; everything else is reported as findings.
+    and :class:`MeasurementInputError` on bad input (or a volume the table has no row for);
+    everything else is reported as findings.
     """
     env = run.environment
-    mpe = mpe_for(
-        run.pipette.nominal_volume_ul, run.pipette.channels, run.pipette.kind, run.mpe_edition
-    )
+    p = run.pipette
+
+    def limits(volume_ul: float) -> Mpe:
+        if tolerance is not None:
+            return tolerance.limits(p.nominal_volume_ul, volume_ul, p.channels, p.kind)
+        return mpe_for(p.nominal_volume_ul, p.channels, p.kind, run.mpe_edition, volume_ul)
+
     z = z_factor(
         env.water_temp_c,
         env.pressure_kpa,
@@ -86,10 +98,11 @@ def evaluate_run(run: GravimetricRun, *, water_density: WaterDensityModel = "tr2
     findings: list[Finding] = environment_findings(env)
     volumes: list[VolumeResult] = []
     for series in run.series:
-        result, series_findings = _evaluate_series(run, series, z, dz, mpe)
+        result, series_findings = _evaluate_series(run, series, z, dz, limits(series.volume_ul))
         volumes.append(result)
         findings.extend(series_findings)
-    return RunResult(run.mpe_edition, z, tuple(volumes), tuple(findings))
+    edition = run.mpe_edition if tolerance is None else tolerance.label
+    return RunResult(edition, z, tuple(volumes), tuple(findings))
 
 
 def _evaluate_series(

@@ -22,6 +22,7 @@ from labcal_shared.iso8655.inputs import (
 )
 from labcal_shared.iso8655.procedure import procedure_findings
 from labcal_shared.iso8655.results import RunResult
+from labcal_shared.iso8655.tolerance import ToleranceTable
 
 __all__ = ["core_run_from_contract", "evaluate_contract_run"]
 
@@ -74,10 +75,11 @@ def core_run_from_contract(run: RunMessage) -> tuple[GravimetricRun, tuple[Findi
     return core, tuple(notes)
 
 
-def evaluate_contract_run(run: RunMessage) -> RunResult:
-    """Judge a contract run; findings about assumed inputs come first in the result, the
-    procedure checks (:mod:`labcal_shared.iso8655.procedure`) last."""
+def evaluate_contract_run(run: RunMessage, tolerance: ToleranceTable | None = None) -> RunResult:
+    """Judge a contract run (against ``tolerance`` when given, else its shipped edition);
+    findings about assumed inputs come first in the result, the procedure checks
+    (:mod:`labcal_shared.iso8655.procedure`) last."""
     core, notes = core_run_from_contract(run)
-    result = evaluate_run(core, water_density=run.water_density)
+    result = evaluate_run(core, water_density=run.water_density, tolerance=tolerance)
     procedure = tuple(procedure_findings(run))
     return dataclasses.replace(result, findings=notes + result.findings + procedure)
