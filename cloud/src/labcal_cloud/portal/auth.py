@@ -54,6 +54,7 @@ async def get_principal(request: Request, services: ServicesDep) -> Principal:
             sent = value if isinstance(value, str) else ""
         if not hmac.compare_digest(sent.encode(), principal.csrf_token.encode()):
             raise ForbiddenError("missing or wrong CSRF token")
+    request.state.principal = principal  # for the error page's menu
     return principal
 
 

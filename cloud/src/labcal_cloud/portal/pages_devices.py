@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from labcal_cloud.certificates.store import Calibration
 from labcal_cloud.portal.api_certificates import verification
@@ -83,6 +85,15 @@ def certificate_pdf(calibration_id: str, p: CurrentPrincipal, s: ServicesDep) ->
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{c.number}.pdf"'},
     )
+
+
+@router.get("/verify", response_class=HTMLResponse)
+def verify_lookup(request: Request, code: str = "") -> Response:
+    """The public start of a verification: enter the code printed on the certificate."""
+    code = code.strip()
+    if code:
+        return RedirectResponse(f"/verify/{quote(code, safe='')}", status_code=303)
+    return render(request, "verify_lookup.html")
 
 
 @router.get("/verify/{code}", response_class=HTMLResponse)
