@@ -74,6 +74,7 @@ def device_page(device_id: str, request: Request, p: CurrentPrincipal, s: Servic
         label=LABELS[due.state],
         history=list(reversed(history)),
         charts=charts,
+        booked=s.bookings.active_by_device(p.tenant_id).get(device.id),
     )
 
 
