@@ -57,7 +57,7 @@ def test_device_page_shows_the_engines_due_state(world: World) -> None:
     assert reason == "due in 18 days: 365-day interval since the calibration on 2025-03-20"
     assert ">Due soon</span>" in page
     assert reason in page
-    assert "Next due</div><p>Fri 20 Mar 2026</p>" in page
+    assert 'Next due</div><p><time datetime="2026-03-20">Fri 20 Mar 2026</time></p>' in page
 
 
 def test_a_calibration_from_before_labcal_is_not_called_none(world: World) -> None:

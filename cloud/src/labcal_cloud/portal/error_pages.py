@@ -26,8 +26,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labcal_cloud.accounts.errors import PortalError, RateLimitedError
-from labcal_cloud.accounts.model import Principal
-from labcal_cloud.portal.auth import SESSION_COOKIE, LoginRequiredError
+from labcal_cloud.portal.auth import LoginRequiredError, signed_in
 from labcal_cloud.portal.templating import render
 
 __all__ = [
@@ -107,7 +106,7 @@ def error_page(
     """The error page: ``message`` (what happened), the next step (the status's advice unless
     given) and a way back (``back``: URL and label; else the start page)."""
     advice = advice_for(status)
-    principal = getattr(request.state, "principal", None) or _signed_in(request)
+    principal = getattr(request.state, "principal", None) or signed_in(request)
     return render(
         request,
         "error.html",
@@ -122,18 +121,6 @@ def error_page(
         back=back[0] if back else None,
         back_label=back[1] if back else None,
     )
-
-
-def _signed_in(request: Request) -> Principal | None:
-    """The signed-in user for the menu of an error page no route dependency ran for (404)."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        principal: Principal = request.app.state.services.accounts.session(token)
-    except PortalError:
-        return None
-    return principal
 
 
 def _missing_fields(exc: RequestValidationError) -> str:

@@ -53,6 +53,7 @@ def _form(
         lines=lines,
         booked=booked,
         checked=(checked & free) if checked else free,
+        free=len(free),
         slots=s.bookings.slots(),
         weeks=WEEKS,
         error=error,

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from labcal_cloud.certificates.store import Calibration
 from labcal_cloud.portal.api_certificates import verification
-from labcal_cloud.portal.auth import CurrentPrincipal, ServicesDep
+from labcal_cloud.portal.auth import CurrentPrincipal, MaybePrincipal, ServicesDep
 from labcal_cloud.portal.pages import LABELS
 from labcal_cloud.portal.templating import render
 from labcal_cloud.reports.svg_charts import bar_chart, line_chart
@@ -89,23 +89,25 @@ def certificate_pdf(calibration_id: str, p: CurrentPrincipal, s: ServicesDep) ->
 
 
 @router.get("/verify", response_class=HTMLResponse)
-def verify_lookup(request: Request, code: str = "") -> Response:
+def verify_lookup(request: Request, p: MaybePrincipal, code: str = "") -> Response:
     """The public start of a verification: enter the code printed on the certificate."""
     code = code.strip()
     if code:
         return RedirectResponse(f"/verify/{quote(code, safe='')}", status_code=303)
-    return render(request, "verify_lookup.html")
+    return render(request, "verify_lookup.html", principal=p)
 
 
 @router.get("/verify/{code}", response_class=HTMLResponse)
-def verify_page(code: str, request: Request, s: ServicesDep) -> Response:
+def verify_page(code: str, request: Request, s: ServicesDep, p: MaybePrincipal) -> Response:
     c, sha = s.certificates.by_code(code)
-    return render(request, "verify.html", c=c, sha=sha, code=code, result=None)
+    return render(request, "verify.html", principal=p, c=c, sha=sha, code=code, result=None)
 
 
 @router.post("/verify/{code}", response_class=HTMLResponse)
-async def verify_upload(code: str, request: Request, s: ServicesDep, file: UploadFile) -> Response:
+async def verify_upload(
+    code: str, request: Request, s: ServicesDep, p: MaybePrincipal, file: UploadFile
+) -> Response:
     c, sha = s.certificates.by_code(code)
     data = await file.read(20_000_001)
     result = await run_in_threadpool(verification, s, data, code)  # pyHanko runs its own loop
-    return render(request, "verify.html", c=c, sha=sha, code=code, result=result)
+    return render(request, "verify.html", principal=p, c=c, sha=sha, code=code, result=result)
