@@ -12,6 +12,7 @@ Cycles are handled in thousands internally so the matrices stay well conditioned
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,8 +68,9 @@ def normal_cdf(x: float) -> float:
     return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
+@functools.lru_cache(maxsize=256)
 def normal_quantile(p: float) -> float:
-    """Φ⁻¹(p) by bisection on erf (p in (0, 1))."""
+    """Φ⁻¹(p) by bisection on erf (p in (0, 1); cached: a policy uses a few p only)."""
     if not 0.0 < p < 1.0:
         raise PolicyError(f"probability must be in (0, 1), got {p}")
     lo, hi = -40.0, 40.0
