@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_PRIOR",
     "SD_CALIBRATION",
     "SD_QUICK_CHECK",
+    "days_since_service",
     "forecast_device",
     "model_priors",
     "observations_since_service",
@@ -92,6 +93,8 @@ def forecast_device(
     now: datetime,
     guard: float = 0.8,
     lead_days: float = 30.0,
+    alert_probability: float = 0.2,
+    min_life_days: float = 0.0,
 ) -> MaintenanceForecast:
     latest = max(since_service, default=None)
     cycles_now = float(latest[1]) if latest is not None else 0.0
@@ -103,4 +106,20 @@ def forecast_device(
         now=now,
         guard=guard,
         lead_days=lead_days,
+        alert_probability=alert_probability,
+        min_life_days=min_life_days,
+        cycles_at_service_days=days_since_service(since_service, now),
     )
+
+
+def days_since_service(since_service: Sequence[UsageSample], now: datetime) -> float:
+    """Days since the last service: since the first counter value after the last reset of the
+    ``cycles_since_service`` counter (or the first value), 0 without any."""
+    samples = sorted(since_service)
+    if not samples:
+        return 0.0
+    start = samples[0][0]
+    for (_, a), (tb, b) in itertools.pairwise(samples):
+        if b < a:
+            start = tb
+    return max(0.0, (now - start).total_seconds() / 86_400.0)

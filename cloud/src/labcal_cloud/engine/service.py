@@ -9,7 +9,7 @@ change back, so the next pass does it again and no event is ever lost.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -35,8 +35,15 @@ from labcal_cloud.engine.ports import (
     EngineDevice,
     EngineRepository,
     ForecastStore,
+    ServicePolicyStore,
 )
 from labcal_cloud.engine.records import record_from_run
+from labcal_cloud.engine.service_policy import (
+    ForecasterSettings,
+    OperatingPoint,
+    committed_curve,
+    settings_for,
+)
 from labcal_shared.contracts import GravimetricRun
 
 __all__ = [
@@ -167,10 +174,20 @@ def refresh_forecasts(
     guard: float = 0.8,
     lead_days: float = 30.0,
     batch: int = 200,
+    policies: ServicePolicyStore | None = None,
+    curve: Sequence[OperatingPoint] | None = None,
 ) -> int:
     """Forecast every device with usage or records (prior: its model's fleet); store it, and
     publish ``MaintenanceAlertRaised`` when an alert is raised (not again while it stays
-    raised), in one unit of work per device. Returns the number of alerts raised."""
+    raised), in one unit of work per device. Returns the number of alerts raised.
+
+    With ``policies``, a tenant's stored service policy sets its forecaster (guard, lead,
+    alert probability, rationing) from its operating point on ``curve`` (default: the
+    committed curve); ``guard`` and ``lead_days`` serve tenants without one."""
+    chosen = policies.service_policies() if policies is not None else {}
+    points = list(curve) if curve is not None else (committed_curve() if chosen else [])
+    default = ForecasterSettings(guard=guard, lead_days=lead_days)
+    tenant_settings = {t: settings_for(p, points)[0] for t, p in chosen.items()}
     devices = {(d.tenant, d.serial): d for d in repo.devices()}
     keys = list(devices)
     inputs: dict[tuple[str, str], DeviceInputs] = {}
@@ -187,14 +204,17 @@ def refresh_forecasts(
     priors = model_priors(by_model)
     raised = 0
     for (tenant, serial), i in inputs.items():
+        s = tenant_settings.get(tenant, default)
         forecast = forecast_device(
             priors[i.model],
             observed[(tenant, serial)],
             i.usage,
             i.since_service,
             now=now,
-            guard=guard,
-            lead_days=lead_days,
+            guard=s.guard,
+            lead_days=s.lead_days,
+            alert_probability=s.alert_probability,
+            min_life_days=s.min_life_days,
         )
         device_id = devices[(tenant, serial)].device_id
         with forecasts.transaction():
