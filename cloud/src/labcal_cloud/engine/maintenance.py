@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Final
 
+from labcal_cloud.engine.device_prior import Cov, between_cycle_cov
 from labcal_cloud.engine.errors import PolicyError
 from labcal_cloud.engine.forecast import (
     MaintenanceForecast,
@@ -27,7 +28,9 @@ __all__ = [
     "SD_QUICK_CHECK",
     "days_since_service",
     "forecast_device",
+    "model_between",
     "model_priors",
+    "observations_by_service",
     "observations_since_service",
 ]
 
@@ -65,6 +68,44 @@ def observations_since_service(
         sd = SD_QUICK_CHECK if r.kind == "quick_check" else SD_CALIBRATION
         out.append(WearObservation(float(cycles), wear_ratio(r), sd))
     return out
+
+
+def observations_by_service(
+    records: Sequence[CalibrationRecord], since_service: Sequence[UsageSample]
+) -> list[list[WearObservation]]:
+    """The observations of every wear cycle (service to service), oldest first, the current
+    one last; the cycles are cut where the ``cycles_since_service`` counter goes back. A
+    service's as-found record ends the old cycle, its as-left record starts the new one."""
+    samples = sorted(since_service)
+    times = [t for t, _ in samples]
+    resets = [(ta, a, tb) for (ta, a), (tb, b) in itertools.pairwise(samples) if b < a]
+    cycles: list[list[WearObservation]] = [[] for _ in range(len(resets) + 1)]
+    for r in current_records(records):
+        k = sum(1 for _, _, tb in resets if tb <= r.ended_at)
+        gap = next((j for j, (ta, _, tb) in enumerate(resets) if ta < r.ended_at < tb), None)
+        if gap is not None:
+            k, c = (gap, resets[gap][1]) if r.phase == "as_found" else (gap + 1, 0)
+        else:
+            i = bisect.bisect_right(times, r.ended_at) - 1
+            c = samples[i][1] if i >= 0 else 0
+        sd = SD_QUICK_CHECK if r.kind == "quick_check" else SD_CALIBRATION
+        cycles[k].append(WearObservation(float(c), wear_ratio(r), sd))
+    return cycles
+
+
+def model_between(prior: WearPrior, devices: Sequence[Sequence[Sequence[WearObservation]]]) -> Cov:
+    """How much a model's wear line varies from one wear cycle to the next (``T`` of
+    :mod:`device_prior`): from the pipettes with two completed cycles that each fit a line;
+    without three such pipettes, as much as across the fleet (the prior's own spread)."""
+    first, second = [], []
+    for cycles in devices:
+        done = [c for c in cycles[:-1] if len({o.cycles for o in c}) >= 2]
+        if len(done) >= 2:
+            first.append(fit_line([o.cycles for o in done[-2]], [o.ratio for o in done[-2]]))
+            second.append(fit_line([o.cycles for o in done[-1]], [o.ratio for o in done[-1]]))
+    if len(first) >= 3:
+        return between_cycle_cov(first, second, prior)
+    return prior.cov
 
 
 def model_priors(

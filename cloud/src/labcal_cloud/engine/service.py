@@ -16,6 +16,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from labcal_cloud.engine.device_facts import device_facts
+from labcal_cloud.engine.device_prior import device_prior
 from labcal_cloud.engine.due import DuePolicy, DueState, compute_due, due_state_change
 from labcal_cloud.engine.errors import RecordRejectedError
 from labcal_cloud.engine.events import (
@@ -27,7 +28,9 @@ from labcal_cloud.engine.events import (
 from labcal_cloud.engine.forecast import WearObservation
 from labcal_cloud.engine.maintenance import (
     forecast_device,
+    model_between,
     model_priors,
+    observations_by_service,
     observations_since_service,
 )
 from labcal_cloud.engine.ports import (
@@ -177,7 +180,8 @@ def refresh_forecasts(
     policies: ServicePolicyStore | None = None,
     curve: Sequence[OperatingPoint] | None = None,
 ) -> int:
-    """Forecast every device with usage or records (prior: its model's fleet); store it, and
+    """Forecast every device with usage or records (prior: its model's fleet, shrunk toward the
+    pipette's own earlier wear cycles, ``device_prior``); store it, and
     publish ``MaintenanceAlertRaised`` when an alert is raised (not again while it stays
     raised), in one unit of work per device. Returns the number of alerts raised.
 
@@ -202,11 +206,20 @@ def refresh_forecasts(
     for key, i in inputs.items():
         by_model.setdefault(i.model, []).append(observed[key])
     priors = model_priors(by_model)
+    # per-device prior: the model's, shrunk toward the pipette's own earlier wear cycles
+    history = {
+        key: observations_by_service(i.records, i.since_service) for key, i in inputs.items()
+    }
+    cycles_by_model: dict[str, list[list[list[WearObservation]]]] = {}
+    for key, i in inputs.items():
+        cycles_by_model.setdefault(i.model, []).append(history[key])
+    between = {m: model_between(priors[m], c) for m, c in cycles_by_model.items()}
     raised = 0
     for (tenant, serial), i in inputs.items():
         s = tenant_settings.get(tenant, default)
+        prior = device_prior(priors[i.model], between[i.model], history[(tenant, serial)][:-1])
         forecast = forecast_device(
-            priors[i.model],
+            prior,
             observed[(tenant, serial)],
             i.usage,
             i.since_service,
