@@ -218,6 +218,9 @@ class Outbox:
         """Called with the lock held: apply the full policy until ``n`` more messages fit."""
         if self._depth + n <= self.capacity:
             return
+        self._resync_depth()  # another process (labcal-edge gravimetric) may have changed it
+        if self._depth + n <= self.capacity:
+            return
         if self.policy is FullPolicy.REFUSE:
             self._refuse("capacity", n, f"{self._depth}/{self.capacity} messages, refused {n}")
         if self.policy is FullPolicy.DROP_OLDEST:
@@ -315,6 +318,8 @@ class Outbox:
                 return self._keep_acks(new, exc)
             self._acked_unsaved_saved()
             self._depth -= removed
+            if self._depth < 0:  # rows another process appended: count them
+                self._resync_depth()
             self._space.notify_all()
             return removed
 
@@ -367,7 +372,7 @@ class Outbox:
     @property
     def depth(self) -> int:
         """Messages waiting for delivery (acknowledged ones not yet deleted are not counted)."""
-        return self._depth - len(self._acked_unsaved)
+        return max(0, self._depth - len(self._acked_unsaved))
 
     @property
     def dropped_total(self) -> int:
@@ -390,6 +395,11 @@ class Outbox:
             self._db.close()
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _resync_depth(self) -> None:
+        """The depth is counted in this process; the agent and ``labcal-edge gravimetric``
+        share the file, so recount when the estimate cannot be right (or before refusing)."""
+        self._depth = self._scalar("SELECT count(*) FROM messages")  # acked-unsaved included
 
     def _scalar(self, sql: str) -> int:
         row = self._db.execute(sql).fetchone()

@@ -176,7 +176,7 @@ class Publisher:
             return None
         try:
             return self._status(online)
-        except OutboxFullError as exc:
+        except (OutboxFullError, ValueError) as exc:  # never stop delivery for a status
             log.warning("station status not sent: %s", exc)
             return None
 
