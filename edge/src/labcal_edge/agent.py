@@ -8,6 +8,7 @@ polls the devices: smart-pipette counters and events, and balance readings when 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 import uuid
@@ -117,10 +118,15 @@ class Agent:
             if device.supervised.available
             else (DeviceEventType.DISCONNECTED)
         )
-        self.emitter.emit(
-            DeviceEvent(event=event, detail=f"{device.config.name} on {device.config.port}"[:1000]),
-            device=device.ref,
-        )
+        try:
+            self.emitter.emit(
+                DeviceEvent(
+                    event=event, detail=f"{device.config.name} on {device.config.port}"[:1000]
+                ),
+                device=device.ref,
+            )
+        except OutboxFullError as exc:  # refused like a reading; the outbox alerted already
+            log.debug("%s: device event not stored: %s", device.config.name, exc)
         self.publisher.request_status()
 
     # -- main loop ------------------------------------------------------------------------------
@@ -239,4 +245,7 @@ class Agent:
             device=ref,
         )
         self._usage[key] = UsageState(counters.total, counters.since_service, now)
-        self._usage_store.put(key, counters.total, counters.since_service)
+        try:
+            self._usage_store.put(key, counters.total, counters.since_service)
+        except sqlite3.OperationalError as exc:  # a full disk: the report itself is committed
+            log.warning("%s: counters not saved for restarts (%s)", device.config.name, exc)

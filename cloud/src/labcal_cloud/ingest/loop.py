@@ -170,8 +170,8 @@ class IngestLoop:
 
     def _prepare(self, items: list[Incoming]) -> tuple[Batch, int] | None:
         """Judge and build rows ahead of the commit; None if the directory could not load."""
-        self.metrics.add("received", len(items))
         answers = sum(1 for i in items if is_cloud_answer(i.topic))
+        self.metrics.add("received", len(items) - answers)  # what the stations sent
         if answers:
             self.metrics.add("cloud_answers_skipped", answers)
         try:
