@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from faults_count import Counts, count
 from faults_plan import Fault, plan
-from faults_rig import Broker, Postgres, Proc, Proxy, SmallDisk
+from faults_rig import Broker, Postgres, Proc, Proxy, SmallDisk, Supervisor
 
 from labcal_cloud.storage import open_store
 from labcal_cloud.storage.ports import StationRecord
@@ -89,6 +89,7 @@ class Rig:
     sims: list[Proc] = field(default_factory=list)
     runs: Proc | None = None
     disk: SmallDisk | None = None
+    supervisor: Supervisor | None = None
 
 
 def python(*args: str) -> list[str]:
@@ -228,6 +229,8 @@ def start(args: argparse.Namespace, work: Path) -> Rig:
         + [f"{s.name}={s.outbox}" for s in runs_for],
         work / "runs.log",
     ).start()
+    agents = [s.agent for s in stations if s.agent is not None]
+    rig.supervisor = Supervisor([*workers, *agents])  # Restart= of deploy/systemd
     return rig
 
 
@@ -362,8 +365,12 @@ def main() -> int:
             disk_hold_s=3.0,
         )
     else:
-        schedule = plan(
-            args.seed, workers=args.workers, stations=args.stations, disk_station=args.disk_station
+        schedule = plan(  # about 5 minutes of faults: the time 20 stations take for 100,000
+            args.seed,
+            workers=args.workers,
+            stations=args.stations,
+            disk_station=args.disk_station,
+            gap_s=(8.0, 14.0),
         )
     work = Path(tempfile.mkdtemp(prefix="labcal-faults-"))
     work.chmod(0o755)  # the postgres user reaches its cluster inside
@@ -399,6 +406,8 @@ def main() -> int:
         while time.monotonic() - t_depth < 60 and any(outbox_state(s)[0] for s in rig.stations):
             time.sleep(0.5)
         states = [outbox_state(s) for s in rig.stations]
+        assert rig.supervisor is not None
+        rig.supervisor.stop()
         for st in rig.stations:
             assert st.agent is not None
             st.agent.stop()
@@ -414,9 +423,17 @@ def main() -> int:
             "fault_phase_s": round(t_last - t0, 1),
             "producers_ran_after_last_fault_s": round(t_stop - t_last, 1),
             "drain_after_last_fault_s": None if drain_s is None else round(drain_s, 1),
+            "drain_after_producers_stopped_s": (
+                None if drained is None else round(drained - t_stop, 1)
+            ),
             "left_in_outboxes": sum(s[0] for s in states),
             "refused_by_full_outbox": sum(s[1] for s in states),
             "dead_letters": sum(s[2] for s in states),
+            "restarted_after_exit": {
+                p.name: p.crashes
+                for p in [*rig.workers, *(s.agent for s in rig.stations if s.agent)]
+                if p.crashes
+            },
             "operator_message": disk_agent.seen("OUTBOX ALERT: outbox full"),
             **counts.as_dict(),
         }
@@ -447,16 +464,23 @@ def print_report(r: dict[str, object], log: list[str]) -> None:
         print(f"  {key:<10} {r[key]}")
     print(
         f"drain after the last fault: {r['drain_after_last_fault_s']} s "
-        f"(producers ran {r['producers_ran_after_last_fault_s']} s after it)"
+        f"(producers ran {r['producers_ran_after_last_fault_s']} s after it; drained "
+        f"{r['drain_after_producers_stopped_s']} s after they stopped)"
     )
     print(
         f"left in outboxes {r['left_in_outboxes']}, refused by the full outbox "
         f"{r['refused_by_full_outbox']} (operator message: {r['operator_message']}), "
         f"dead letters {r['dead_letters']}"
     )
+    print(
+        "processes that exited by themselves, restarted by the rig's supervisor: "
+        f"{r['restarted_after_exit'] or 'none'}"
+    )
 
 
 def stop_all(rig: Rig) -> None:
+    if rig.supervisor is not None:
+        rig.supervisor.stop()
     for p in [*(s.agent for s in rig.stations), rig.runs, *rig.sims, *rig.workers]:
         if p is not None:
             p.stop(10)

@@ -27,7 +27,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["Broker", "Postgres", "Proc", "Proxy", "SmallDisk", "free_port", "wait_port"]
+__all__ = [
+    "Broker",
+    "Postgres",
+    "Proc",
+    "Proxy",
+    "SmallDisk",
+    "Supervisor",
+    "free_port",
+    "wait_port",
+]
 
 
 def free_port() -> int:
@@ -61,8 +70,11 @@ class Proc:
         self._lines: list[str] = []
         self._lock = threading.Lock()
         self.starts = 0
+        self.down = False  # killed on purpose (a fault): not restarted by the supervisor
+        self.crashes = 0  # exits the supervisor restarted
 
     def start(self) -> Proc:
+        self.down = False
         self.proc = subprocess.Popen(
             self.argv,
             stdout=subprocess.PIPE,
@@ -110,12 +122,14 @@ class Proc:
         return self.proc is not None and self.proc.poll() is None
 
     def kill9(self) -> None:
+        self.down = True
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
 
     def stop(self, timeout_s: float = 20.0) -> int | None:
         """SIGTERM, then SIGKILL after ``timeout_s``; the exit code."""
+        self.down = True
         if self.proc is None:
             return None
         if self.proc.poll() is None:
@@ -126,6 +140,30 @@ class Proc:
                 self.proc.kill()
                 self.proc.wait(10)
         return self.proc.returncode
+
+
+class Supervisor:
+    """What systemd's ``Restart=`` or Kubernetes do: a process of ``procs`` that exited by
+    itself (not killed by a fault) is started again after ``delay_s``; counted in
+    ``Proc.crashes``."""
+
+    def __init__(self, procs: Sequence[Proc], delay_s: float = 2.0) -> None:
+        self.procs = list(procs)
+        self.delay_s = delay_s
+        self._stop = threading.Event()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.5):
+            for p in self.procs:
+                if not p.down and p.proc is not None and p.proc.poll() is not None:
+                    if self._stop.wait(self.delay_s) or p.down or p.proc.poll() is None:
+                        continue  # stopping, killed by a fault meanwhile, or started again
+                    p.crashes += 1
+                    p.start()
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 def _run(argv: list[str]) -> None:
