@@ -16,9 +16,11 @@ from labcal_cloud.accounts.errors import ConflictError, InvalidInputError, NotFo
 from labcal_cloud.accounts.store import Accounts
 from labcal_cloud.certificates.document import build_document
 from labcal_cloud.certificates.pdf import render_certificate
+from labcal_cloud.certificates.profiles import CertificateProfiles
 from labcal_cloud.certificates.signing import CertificateSigner
 from labcal_cloud.db.gateway import Database, Row
 from labcal_cloud.engine.errors import RecordRejectedError
+from labcal_cloud.engine.record_codec import record_from_json
 from labcal_cloud.engine.records import CalibrationRecord, record_from_run
 from labcal_cloud.engine.store_sql import SqlEngineRepository
 from labcal_cloud.portal.runtime import Runtime
@@ -94,6 +96,7 @@ class Certificates:
     ) -> None:
         self._db, self._rt, self._accounts, self._registry = db, runtime, accounts, registry
         self._signer, self._provider, self._base_url = signer, provider, base_url
+        self.profiles = CertificateProfiles(db, runtime)
 
     @property
     def signer(self) -> CertificateSigner:
@@ -164,16 +167,22 @@ class Certificates:
         code = self._rt.new_secret()[:20]
         next_due = record.ended_at.date() + timedelta(days=interval_days)
         number = certificate_number(record)
+        customer = self.profiles.customer(tenant_id)
+        site = self._accounts.site(tenant_id, site_id)
         doc = build_document(
             run,
             record,
             number=number,
-            provider=self._provider,
+            laboratory=self.profiles.issuer_for(tenant_id, self._provider),
             customer=self._accounts.tenant(tenant_id).name,
-            site=self._accounts.site(tenant_id, site_id).name,
+            customer_address=customer.address,
+            site=site.name,
+            site_address=site.address,
             balance_traceability=balance_traceability,
-            next_due=next_due,
+            issued_at=self._rt.now(),
+            next_due=next_due if customer.next_due_on_certificate else None,
             verify_url=f"{self._base_url}/verify/{code}",
+            as_found=self._as_found_of(tenant_id, record),
         )
         signed = self.signer.sign(render_certificate(doc))
         summary = {
@@ -214,6 +223,29 @@ class Certificates:
             if record.passed:
                 self._registry.mark_calibrated(device_id, record.ended_at, interval_days)
         return self.get(tenant_id, record_id.hex)
+
+    def _as_found_of(self, tenant_id: str, record: CalibrationRecord) -> CalibrationRecord | None:
+        """For an as-left record: the latest as-found calibration of the same pipette before
+        it (not after an earlier as-left one), whose results the certificate states too."""
+        if record.phase != "as_left":
+            return None
+        p, rid = record.pipette, record.record_id
+        rows = self._db.query(
+            "SELECT phase, record_json FROM calibration_record WHERE tenant = ?"
+            " AND pipette_serial = ? AND pipette_model = ? AND kind = 'calibration'"
+            " AND ended_at <= ? AND record_id <> ? ORDER BY ended_at DESC LIMIT 1",
+            (
+                tenant_id,
+                p.serial,
+                p.model,
+                self._db.at(record.ended_at),
+                rid if self._db.is_postgres else str(rid),
+            ),
+        )
+        if not rows or rows[0][0] != "as_found":
+            return None
+        raw = rows[0][1]
+        return record_from_json(json.loads(raw) if isinstance(raw, str | bytes) else raw)
 
     def get(self, tenant_id: str, calibration_id: str) -> Calibration:
         row = self._db.one(
