@@ -44,6 +44,7 @@ LAB = Laboratory(
     "DAkkS D-K-15105-01-00",
     "Dr. Sigrid Signer",
     "Head of calibration laboratory",
+    "DE",
 )
 CUSTOMER_ADDRESS = "4 Assay Road, 10115 Berlin"
 INSTRUMENTS = (

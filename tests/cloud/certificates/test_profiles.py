@@ -19,10 +19,10 @@ def test_laboratory_and_customer_are_stored_and_updated(any_world: World) -> Non
     assert profiles.issuer_for(lab_a, "LabCal Service") == Laboratory("LabCal Service")
     profiles.set_laboratory(provider, LAB)
     assert profiles.issuer_for(lab_a, "ignored") == LAB
-    moved = Laboratory(LAB.name, "New address\n 2nd line ", LAB.accreditation_id, "A B", "QA")
+    moved = Laboratory(LAB.name, "New address\n 2nd line ", LAB.accreditation_id, "A B", "QA", "fr")
     assert profiles.set_laboratory(provider, moved).address == "New address, 2nd line"
     assert profiles.laboratory(provider) == Laboratory(
-        LAB.name, "New address, 2nd line", LAB.accreditation_id, "A B", "QA"
+        LAB.name, "New address, 2nd line", LAB.accreditation_id, "A B", "QA", "FR"
     )
     # a customer lab that calibrates in house issues its own certificates
     own = Laboratory("Lab A in-house lab", "A street", "", "C D", "Lab manager")
@@ -43,6 +43,7 @@ def test_laboratory_and_customer_are_stored_and_updated(any_world: World) -> Non
         (Laboratory("  "), "name must not be empty"),
         (Laboratory("L", signatory_name="Only A Name"), "signatory's name and role together"),
         (Laboratory("L", address="x" * 501), "address is longer than 500 characters"),
+        (Laboratory("L", country_code="D1"), "country_code must be two letters"),
     ],
 )
 def test_bad_laboratory_settings_are_refused(
@@ -68,6 +69,7 @@ def test_api_roles(any_world: World) -> None:
         "accreditation_id": LAB.accreditation_id,
         "signatory_name": LAB.signatory_name,
         "signatory_role": LAB.signatory_role,
+        "country_code": "DE",
     }
     url = "/api/v1/certificate-settings"
     r = client.put(f"{url}/laboratory", json=body, headers=api_token(w, w.provider_admin))

@@ -122,6 +122,7 @@ class CertificateDocument:
     phase: str | None
     method: str
     received_at: datetime | None
+    started_at: datetime
     performed_at: datetime
     issued_at: datetime
     operator: str
@@ -263,6 +264,7 @@ def build_document(
         phase=record.phase.replace("_", " ") if record.phase else None,
         method=run.method,
         received_at=run.received_at,
+        started_at=record.started_at,
         performed_at=record.ended_at,
         issued_at=issued_at,
         operator=record.operator,

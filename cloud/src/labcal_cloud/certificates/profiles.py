@@ -8,7 +8,8 @@ address and whether it asked for a next-due date on its certificates (off unless
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from labcal_cloud.accounts.errors import InvalidInputError, NotFoundError
 from labcal_cloud.db.gateway import Database
@@ -26,6 +27,7 @@ class Laboratory:
     accreditation_id: str = ""
     signatory_name: str = ""
     signatory_role: str = ""
+    country_code: str = ""  # ISO 3166-1 alpha-2 of the lab (the DCC's coreData needs it)
 
 
 @dataclass(frozen=True)
@@ -61,13 +63,19 @@ class CertificateProfiles:
         )
         if bool(clean.signatory_name) != bool(clean.signatory_role):
             raise InvalidInputError("give the signatory's name and role together")
+        country = lab.country_code.strip().upper()
+        if country and not re.fullmatch(r"[A-Z]{2}", country):
+            raise InvalidInputError("country_code must be two letters (ISO 3166-1), e.g. DE")
+        clean = replace(clean, country_code=country)
         self._db.execute(
             "INSERT INTO portal_certificate_labs (tenant_id, name, address, accreditation_id,"
-            " signatory_name, signatory_role, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " signatory_name, signatory_role, country_code, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (tenant_id) DO UPDATE SET name = excluded.name,"
             " address = excluded.address, accreditation_id = excluded.accreditation_id,"
             " signatory_name = excluded.signatory_name,"
-            " signatory_role = excluded.signatory_role, updated_at = excluded.updated_at",
+            " signatory_role = excluded.signatory_role, country_code = excluded.country_code,"
+            " updated_at = excluded.updated_at",
             (
                 tenant_id,
                 clean.name,
@@ -75,6 +83,7 @@ class CertificateProfiles:
                 clean.accreditation_id,
                 clean.signatory_name,
                 clean.signatory_role,
+                clean.country_code,
                 self._rt.now().isoformat(),
             ),
         )
@@ -82,7 +91,7 @@ class CertificateProfiles:
 
     def laboratory(self, tenant_id: str) -> Laboratory | None:
         row = self._db.one(
-            "SELECT name, address, accreditation_id, signatory_name, signatory_role"
+            "SELECT name, address, accreditation_id, signatory_name, signatory_role, country_code"
             " FROM portal_certificate_labs WHERE tenant_id = ?",
             (tenant_id,),
         )
@@ -95,7 +104,8 @@ class CertificateProfiles:
         if own is not None:
             return own
         row = self._db.one(
-            "SELECT l.name, l.address, l.accreditation_id, l.signatory_name, l.signatory_role"
+            "SELECT l.name, l.address, l.accreditation_id, l.signatory_name, l.signatory_role,"
+            " l.country_code"
             " FROM portal_certificate_labs l JOIN portal_tenants t ON t.id = l.tenant_id"
             " WHERE t.kind = 'provider' ORDER BY t.created_at, t.id LIMIT 1"
         )

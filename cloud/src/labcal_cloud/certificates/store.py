@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta
 
 from labcal_cloud.accounts.errors import ConflictError, InvalidInputError, NotFoundError
 from labcal_cloud.accounts.store import Accounts
+from labcal_cloud.certificates.dcc import render_dcc
+from labcal_cloud.certificates.dcc_signing import DccSigner
 from labcal_cloud.certificates.document import build_document
 from labcal_cloud.certificates.pdf import render_certificate
 from labcal_cloud.certificates.profiles import CertificateProfiles
@@ -97,6 +99,7 @@ class Certificates:
         self._db, self._rt, self._accounts, self._registry = db, runtime, accounts, registry
         self._signer, self._provider, self._base_url = signer, provider, base_url
         self.profiles = CertificateProfiles(db, runtime)
+        self._dcc_signer: DccSigner | None = None
 
     @property
     def signer(self) -> CertificateSigner:
@@ -105,6 +108,13 @@ class Certificates:
                 "no signing key configured (LABCAL_SIGNING_KEY/LABCAL_SIGNING_CERT)"
             )
         return self._signer
+
+    @property
+    def dcc_signer(self) -> DccSigner:
+        """XML-DSig with the same key and certificate as the PDF's signature."""
+        if self._dcc_signer is None:
+            self._dcc_signer = DccSigner(self.signer.key_file, self.signer.cert_file)
+        return self._dcc_signer
 
     def record(
         self,
@@ -185,6 +195,7 @@ class Certificates:
             as_found=self._as_found_of(tenant_id, record),
         )
         signed = self.signer.sign(render_certificate(doc))
+        dcc = self.dcc_signer.sign(render_dcc(doc))
         summary = {
             "number": number,
             "device": doc.device,
@@ -203,8 +214,8 @@ class Certificates:
         with self._db.transaction():
             self._db.execute(
                 "INSERT INTO portal_calibrations (id, tenant_id, device_id, performed_at, next_due,"
-                " passed, operator, record_json, verify_code, pdf_sha256, pdf_b64, record_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " passed, operator, record_json, verify_code, pdf_sha256, pdf_b64, record_id,"
+                " dcc_xml, dcc_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record_id.hex,
                     tenant_id,
@@ -218,6 +229,8 @@ class Certificates:
                     hashlib.sha256(signed).hexdigest(),
                     base64.b64encode(signed).decode(),
                     str(record_id),
+                    dcc.decode(),
+                    hashlib.sha256(dcc).hexdigest(),
                 ),
             )
             if record.passed:
@@ -272,6 +285,30 @@ class Certificates:
         if row is None:
             raise NotFoundError("certificate not found")
         return _calibration(row), base64.b64decode(row[9])
+
+    def dcc(self, tenant_id: str, calibration_id: str) -> tuple[Calibration, bytes]:
+        """The signed DCC (XML) of a certificate."""
+        row = self._db.one(
+            f"SELECT {_COLS}, dcc_xml FROM portal_calibrations WHERE id = ? AND tenant_id = ?",
+            (calibration_id, tenant_id),
+        )
+        if row is None:
+            raise NotFoundError("certificate not found")
+        if row[9] is None:
+            raise NotFoundError("this certificate was issued before DCCs were written")
+        return _calibration(row), str(row[9]).encode()
+
+    def dcc_by_code(self, code: str) -> tuple[Calibration, bytes, str]:
+        """The signed DCC by the certificate's verification code, with its stored hash."""
+        row = self._db.one(
+            f"SELECT {_COLS}, dcc_xml, dcc_sha256 FROM portal_calibrations WHERE verify_code = ?",
+            (code,),
+        )
+        if row is None:
+            raise NotFoundError("no certificate with this verification code")
+        if row[9] is None:
+            raise NotFoundError("this certificate was issued before DCCs were written")
+        return _calibration(row), str(row[9]).encode(), str(row[10])
 
     def by_code(self, code: str) -> tuple[Calibration, str]:
         """The public view of a certificate by its verification code, with the stored hash."""

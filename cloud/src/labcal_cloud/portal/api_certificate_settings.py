@@ -27,6 +27,7 @@ class LaboratoryIn(BaseModel):
     accreditation_id: str = Field(default="", max_length=100, examples=["DAkkS D-K-12345-01-00"])
     signatory_name: str = Field(default="", max_length=200)
     signatory_role: str = Field(default="", max_length=200, examples=["Head of laboratory"])
+    country_code: str = Field(default="", max_length=2, examples=["DE"])
 
 
 class LaboratoryOut(LaboratoryIn):

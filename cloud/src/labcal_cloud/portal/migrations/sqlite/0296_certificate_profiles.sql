@@ -6,6 +6,7 @@ CREATE TABLE portal_certificate_labs (
     tenant_id TEXT PRIMARY KEY REFERENCES portal_tenants(id),
     name TEXT NOT NULL,
     address TEXT NOT NULL DEFAULT '',
+    country_code TEXT NOT NULL DEFAULT '',
     accreditation_id TEXT NOT NULL DEFAULT '',
     signatory_name TEXT NOT NULL DEFAULT '',
     signatory_role TEXT NOT NULL DEFAULT '',
