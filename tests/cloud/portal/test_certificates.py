@@ -195,8 +195,12 @@ def test_audit_export_zip_has_pdfs_and_csv_for_the_range(world: World) -> None:
     )
     assert r.status_code == 200
     zf = zipfile.ZipFile(io.BytesIO(r.content))
-    assert sorted(zf.namelist()) == sorted([f"{late['number']}.pdf", "certificates.csv"])
+    assert sorted(zf.namelist()) == sorted(
+        [f"{late['number']}.pdf", f"{late['number']}.dcc.xml", "certificates.csv"]
+    )
     rows = list(csv.DictReader(io.StringIO(zf.read("certificates.csv").decode())))
     assert [row["certificate"] for row in rows] == [late["number"]]
     assert world.services.certificates.signer.verify(zf.read(f"{late['number']}.pdf")).valid
+    assert world.services.certificates.dcc_signer.verify(zf.read(f"{late['number']}.dcc.xml")).valid
+    assert rows[0]["dcc_file"] == f"{late['number']}.dcc.xml"
     assert early["number"] not in r.content.decode("latin-1")

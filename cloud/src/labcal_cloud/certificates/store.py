@@ -320,11 +320,13 @@ class Certificates:
         return _calibration(row), row[9]
 
     def audit_export(self, tenant_id: str, start: date, end: date) -> bytes:
-        """A ZIP of the signed certificates performed in ``[start, end]`` plus an index CSV."""
+        """A ZIP of the signed certificates (PDF and DCC) performed in ``[start, end]`` plus an
+        index CSV."""
         if end < start:
             raise InvalidInputError("the end date is before the start date")
         rows = self._db.query(
-            f"SELECT {_COLS}, pdf_b64, pdf_sha256 FROM portal_calibrations WHERE tenant_id = ?"
+            f"SELECT {_COLS}, pdf_b64, pdf_sha256, dcc_xml FROM portal_calibrations"
+            " WHERE tenant_id = ?"
             " AND performed_at >= ? AND performed_at < ? ORDER BY performed_at",
             (tenant_id, start.isoformat(), (end + timedelta(days=1)).isoformat()),
         )
@@ -341,6 +343,7 @@ class Certificates:
                 "operator",
                 "sha256",
                 "file",
+                "dcc_file",
             ]
         )
         out = io.BytesIO()
@@ -349,6 +352,9 @@ class Certificates:
                 c = _calibration(r)
                 name = f"{c.number}.pdf"
                 zf.writestr(name, base64.b64decode(r[9]))
+                dcc_name = f"{c.number}.dcc.xml" if r[11] is not None else ""
+                if dcc_name:
+                    zf.writestr(dcc_name, str(r[11]).encode())
                 writer.writerow(
                     [
                         c.number,
@@ -360,6 +366,7 @@ class Certificates:
                         c.operator,
                         r[10],
                         name,
+                        dcc_name,
                     ]
                 )
             zf.writestr("certificates.csv", index.getvalue())
