@@ -30,6 +30,7 @@ from labcal_cloud.db.gateway import Database, connect
 from labcal_cloud.portal import (
     api_accounts,
     api_booking,
+    api_certificate_settings,
     api_certificates,
     api_devices,
     api_preferences,
@@ -125,6 +126,7 @@ def create_app(
         api_accounts.router,
         api_devices.router,
         api_certificates.router,
+        api_certificate_settings.router,
         api_booking.router,
         api_reports.router,
         api_preferences.router,
