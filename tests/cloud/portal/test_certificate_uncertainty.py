@@ -6,7 +6,6 @@ t quantile (Simpson-integrated density), U = k·u_c — and found in the certifi
 from __future__ import annotations
 
 import math
-import re
 import shutil
 import subprocess
 import uuid
@@ -149,14 +148,19 @@ def test_u_with_k_from_nu_eff_is_on_the_certificate(
     text = _pdf_text(world, r.json()["id"])
     u, k, replicates = _expected(checked, d)
     assert k > 2.0  # repeatability dominates at least partly: a fixed k = 2 would understate U
-    printed = re.findall(r"U =\s+(\d+\.\d+) µL\s+\(k = (\d+\.\d+)\)", text)
-    assert len(printed) == len(volumes)
-    got_u, got_k = printed[volumes.index(checked)]
-    assert float(got_u) == pytest.approx(u, abs=6e-5)
-    assert float(got_k) == pytest.approx(k, abs=6e-3)
-    assert f"{u:.4f}" in text.split("Uncertainty budget")[1]  # and in the budget table
+    results = text.split("Results", 1)[1].split("Replicate volumes", 1)[0]
+    assert f"{u:.4f}" in results  # the results table's U µL column
+    assert f"{k:.2f}" in results  # and its k column
+    budget = text.split("Uncertainty budget (GUM)", 1)[1]
+    cells = budget.split("\nU\n", 1)[1].split("balance:", 1)[0].split()
+    rows = [cells[i : i + 13] for i in range(0, 13 * len(volumes), 13)]
+    [row] = [r for r in rows if float(r[0]) == checked]
+    got_k, got_u = float(row[11]), float(row[12])  # µL, ch, 7 components, u_c, ν_eff, k, U
+    assert got_u == pytest.approx(u, abs=6e-5)
+    assert got_k == pytest.approx(k, abs=6e-3)
     # the replicates are printed corrected for evaporation: (m + e)·Z, not m·Z
-    line = re.search(rf"{checked:g} µL, channel 1.*?Replicates \(µL\): ([\d., \n]+)", text, re.S)
-    assert line is not None
-    shown = [float(x) for x in re.findall(r"\d+\.\d+", line.group(1))][: len(replicates)]
+    listed = text.split("Replicates (µL)", 1)[1].split("Uncertainty of measurement", 1)[0]
+    lines = [x for x in listed.splitlines() if x.count(",") == len(replicates) - 1]
+    # the lines follow the table's order: by volume ascending
+    shown = [float(x) for x in lines[sorted(volumes).index(checked)].split(",")]
     assert shown == pytest.approx([round(v, 3) for v in replicates], abs=1.5e-3)

@@ -38,10 +38,10 @@ def _balance_u_mg(balance: BalanceSpec, volume_ul: float) -> tuple[float, str]:
     """u_bal and what it is: the balance's certified value, else the requirement table's."""
     if balance.standard_uncertainty_mg is not None:
         u = float(balance.standard_uncertainty_mg)
-        return u, f"balance: d/√12 and its certified standard uncertainty {u:g} mg, × Z"
+        return u, f"d/√12 and the balance's certified standard uncertainty {u:g} mg, × Z"
     u = float(table_standard_uncertainty_mg(volume_ul))
     return u, (
-        f"balance: d/√12 and {u:g} mg, the ISO 8655-6:2002 requirement table's maximum for "
+        f"d/√12 and {u:g} mg, the ISO 8655-6:2002 requirement table's maximum for "
         f"{volume_ul:g} µL (the balance's own certified value is not known), × Z"
     )
 
