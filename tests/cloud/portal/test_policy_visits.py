@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from labcal_cloud.engine.forecast import MaintenanceForecast
 from labcal_cloud.engine.service_policy import ServicePolicy, choose_point, committed_curve
 from labcal_cloud.engine.store_policy_sql import SqlServicePolicyStore
 from labcal_cloud.engine.store_sql import SqlForecastStore
+from labcal_cloud.portal.app import create_app
 from labcal_cloud.registry.store import OrderItem
 
-from .helpers import World, client_for, login
+from .helpers import PASSWORD, World, build_world, client_for, login
+from .live_server import CHROMIUM_ARGS, chromium_path, free_port, serve
 
 
 def _alerting(now, p_by_visit: float) -> MaintenanceForecast:  # type: ignore[no-untyped-def]
@@ -97,3 +101,39 @@ def test_policy_visits_page_on_sqlite(world: World) -> None:
 @pytest.mark.usefixtures("fresh_database_url")
 def test_policy_visits_page_on_postgresql(pg_world: World) -> None:
     _check_page(pg_world)
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_policy_visits_page_fits_a_phone_and_a_desktop_in_chromium(
+    tmp_path: Path, signing_pair: tuple[Path, Path], width: int
+) -> None:
+    port = free_port()
+    key, cert = signing_pair
+    world = build_world(
+        f"sqlite:///{tmp_path / 'live.db'}",
+        signing_key=key,
+        signing_cert=cert,
+        base_url=f"http://127.0.0.1:{port}",
+    )
+    _seed(world)
+    app = create_app(world.services.settings, services=world.services)
+    try:
+        with serve(app, port) as url, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": width, "height": 844})
+            page.goto(f"{url}/login")
+            page.fill("#email", world.planner.email)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("load")
+            page.click('header nav a:text-is("Policy visits")')
+            page.wait_for_url(f"{url}/provider/service-policy")
+            assert page.inner_text("h1") == "Visits the service policy plans"
+            assert page.locator("#visits tbody tr").count() == 3
+            sizes = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert sizes[0] <= sizes[1], f"the page overflows sideways at {width} px: {sizes}"
+            browser.close()
+    finally:
+        world.services.db.close()
