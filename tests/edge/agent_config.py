@@ -13,6 +13,7 @@ def agent_toml(
     *,
     balance: str | None = None,
     balance_poll_s: float | None = None,
+    balance_batch: int | None = None,
     pipettes: tuple[str, ...] = (),
     scanner: str | None = None,
     sensor: str | None = None,
@@ -37,6 +38,8 @@ def agent_toml(
         text += f'[[balance]]\nname = "bal"\nport = "{balance}"\ntimeout_s = 1.0\n'
         if balance_poll_s is not None:
             text += f"poll_s = {balance_poll_s}\n"
+        if balance_batch is not None:
+            text += f"batch = {balance_batch}\n"
     for i, port in enumerate(pipettes):
         text += f'[[pipette]]\nname = "p{i}"\nport = "{port}"\ntimeout_s = 1.0\n'
     if scanner is not None:

@@ -17,6 +17,7 @@ from labcal_shared.contracts import (
     DeviceEvent,
     DeviceEventType,
     Envelope,
+    ReadingBatch,
     StationState,
     StationStatus,
     UsageReport,
@@ -150,3 +151,39 @@ def test_service_reset_while_the_agent_was_stopped_is_recognised(
     assert [r.trigger for r in reports] == [UsageTrigger.CHANGE, UsageTrigger.RESET]
     assert reports[1].cycles_total == reports[0].cycles_total + 4
     assert reports[1].cycles_since_service == 0
+
+
+def test_balance_readings_in_batches(tmp_path: Path, mqtt_url: str, tenant_id: str) -> None:
+    """``[[balance]] batch = 4``: one ``reading_batch`` message per 4 polled values."""
+    toml = '[balance]\nprotocol = "mt-sics"\nserial = "B-BA"\nsettle_s = 0.05\nvessel_g = 10\n'
+    with sim_station(toml, tmp_path / "dev") as station:
+        balance = server(station, "balance")
+        config = load_config(
+            agent_toml(
+                tmp_path,
+                tenant_id,
+                mqtt_url,
+                balance=balance.address,
+                balance_poll_s=0.05,
+                balance_batch=4,
+            )
+        )
+        collector = Collector(mqtt_url, tenant_id, kind="reading").start()
+        agent = Agent(config)
+        stop = threading.Event()
+        thread = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            got = collector.wait_for(lambda m: len(m) >= 3)
+        finally:
+            stop.set()
+            thread.join(10)
+            collector.stop()
+    assert all(isinstance(m.payload, ReadingBatch) for m in got)
+    for m in got:
+        assert isinstance(m.payload, ReadingBatch)
+        assert len(m.payload.readings) == 4
+        assert all(r["unit"] == "g" and r["device_time"] is not None for r in m.payload.readings)
+        assert m.device is not None
+        assert m.device.serial == "B-BA"
+    assert [m.seq for m in got] == sorted(m.seq for m in got)

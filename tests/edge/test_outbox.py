@@ -140,3 +140,30 @@ def test_survives_kill_9_mid_write(tmp_path: Path) -> None:
     assert not any(state == "acked" and seq in stored for seq, state in reported.items())
     next_seq = box.append(msg())
     assert next_seq > max(reported)
+
+
+def test_two_processes_sharing_the_outbox_keep_the_depth_right(tmp_path: Path) -> None:
+    """``labcal-edge gravimetric`` commits into the outbox the agent drains: the agent deletes
+    rows it did not append; its depth must not go negative (it broke the station status)."""
+    agent = Outbox(tmp_path / "o.sqlite3")
+    gravimetric = Outbox(tmp_path / "o.sqlite3")
+    try:
+        seqs = [
+            gravimetric.append(lambda s: OutboxMessage(f"id-{s}", "labcal/v1/t/s/run", b"r"))
+            for _ in range(5)
+        ]
+        agent.append(lambda s: OutboxMessage(f"id-{s}", "labcal/v1/t/s/reading", b"x"))
+        assert agent.depth == 1  # its own estimate
+        assert agent.ack(seqs) == 5
+        assert agent.depth == 1  # recounted, not 1 - 5
+        for _ in range(2):
+            gravimetric.append(lambda s: OutboxMessage(f"id-{s}", "labcal/v1/t/s/run", b"r"))
+        small = Outbox(tmp_path / "o.sqlite3", capacity=3, policy=FullPolicy.REFUSE)
+        assert small.depth == 3  # full
+        agent.ack(m.seq for m in agent.peek(-1, 10))  # the agent delivered them all
+        small.append(lambda s: OutboxMessage(f"id-{s}", "labcal/v1/t/s/run", b"r"))  # recounted
+        assert small.depth == 1
+        small.close()
+    finally:
+        agent.close()
+        gravimetric.close()

@@ -185,3 +185,94 @@ def test_a_full_disk_does_not_stop_delivery_of_what_was_committed(
         assert reopened.depth == 0  # the acknowledged messages were deleted once it could
     finally:
         reopened.close()
+
+
+def test_the_running_agent_refuses_readings_on_a_full_disk_and_carries_on(
+    tmp_path: Path, mqtt_url: str, tenant_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The agent (balance polled, pipette in use) with its outbox on a full file system: new
+    readings, usage reports and device events are refused with the operator message, the
+    agent keeps running (it used to die when a device event was refused), committed messages
+    are delivered, and once space is freed new readings are stored again."""
+    import logging
+    import threading
+    import time
+
+    from labcal_edge.agent import Agent
+    from labcal_edge.config import load_config
+    from labcal_shared.contracts import Reading
+
+    from .agent_config import agent_toml
+    from .sim import server, sim_station
+    from .subscriber import Collector
+
+    caplog.set_level(logging.INFO, logger="labcal_edge")
+    disk = next(gen := _mount_tmpfs("2m"))
+    try:
+        toml = (
+            '[balance]\nprotocol = "mt-sics"\nserial = "B-FULL"\nsettle_s = 0.05\n'
+            '[[pipettes]]\nserial = "P-FULL"\n'
+        )
+        with sim_station(toml, tmp_path / "dev") as station:
+            bal, pip = server(station, "balance"), server(station, "pipette")
+            text = agent_toml(
+                tmp_path,
+                tenant_id,
+                mqtt_url,
+                balance=bal.address,
+                balance_poll_s=0.02,
+                pipettes=(pip.address,),
+                extra='[outbox]\npolicy = "refuse"\n',
+            ).read_text()
+            conf = tmp_path / "full.toml"
+            conf.write_text(
+                text.replace(f'data_dir = "{tmp_path / "data"}"', f'data_dir = "{disk}"')
+            )
+            collector = Collector(mqtt_url, tenant_id, kind="reading").start()
+            agent = Agent(load_config(conf))
+            stop = threading.Event()
+            thread = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+            thread.start()
+            try:
+                collector.wait_for(lambda m: len(m) >= 5)
+                ballast = disk / "ballast"
+                fd = os.open(ballast, os.O_WRONLY | os.O_CREAT)
+                try:
+                    while os.write(fd, b"\0" * 4096):
+                        pass
+                except OSError:
+                    pass
+                finally:
+                    os.close(fd)
+                deadline = time.monotonic() + 60
+                while agent.outbox.refusing != "disk" and time.monotonic() < deadline:
+                    with pip.lock:  # the pipette in use: usage reports too
+                        pip.device.handle_line(b"DISPENSE", 0.0)
+                    time.sleep(0.05)
+                assert agent.outbox.refusing == "disk"
+
+                def bug() -> None:
+                    raise RuntimeError("a bug in a device's handling")
+
+                # the device is reopened; its "disconnected" event is refused, not raised
+                agent._guarded(agent.devices.balances[0], bug)
+                assert not agent.devices.balances[0].supervised.available
+                bal.unplug(reappear_after_s=0.5)  # a device event while full
+                time.sleep(1.5)
+                assert thread.is_alive()
+                assert agent.outbox.refused_total > 0 or agent.outbox.refusing == "disk"
+                assert "OUTBOX ALERT: outbox full: the disk refuses writes" in caplog.text
+                assert "none stored is dropped" in caplog.text
+                ballast.unlink()  # the operator frees space
+                before = len(collector.messages)
+                got = collector.wait_for(lambda m: len(m) >= before + 5, timeout=30)
+                assert agent.outbox.refusing is None
+                assert "outbox accepting again (disk freed)" in caplog.text
+                assert all(isinstance(m.payload, Reading) for m in got)
+                assert thread.is_alive()
+            finally:
+                stop.set()
+                thread.join(10)
+                collector.stop()
+    finally:
+        next(gen, None)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import paho.mqtt.client as mqtt
+from paho.mqtt import publish
+
 from labcal_edge.config import MqttConfig
 from labcal_edge.emitter import Emitter
-from labcal_edge.messages import StationIdentity, build_envelope
+from labcal_edge.messages import StationIdentity, build_envelope, receipt_topic
 from labcal_edge.ntp import FixedProbe
 from labcal_edge.outbox import Outbox
 from labcal_edge.publisher import Publisher
@@ -25,6 +29,7 @@ from labcal_shared.contracts import (
     build_topic,
     encode,
 )
+from labcal_shared.contracts.receipts import encode_receipt
 
 from .broker import PrivateBroker
 from .subscriber import Collector
@@ -146,6 +151,99 @@ def test_broker_outage_keeps_messages_and_drains_after(tmp_path: Path, tenant_id
             assert {str(e.message_id) for e in got} >= set(sent)
             collector.wait_for(lambda m: outbox.depth == 0, timeout=10)
             assert outbox.depth == 0
+    finally:
+        collector.stop()
+        broker.stop()
+
+
+def test_puback_no_matching_subscribers_is_not_a_delivery(tmp_path: Path, tenant_id: str) -> None:
+    """Regression: Mosquitto answers 0x10 "No matching subscribers" when nobody subscribes (as
+    after a broker restart, before the ingest workers' shared subscriptions come back); the
+    message was dropped by the broker, so it must stay in the outbox and be sent again."""
+    broker = PrivateBroker(tmp_path / "broker")
+    broker.start()
+    identity = StationIdentity(tenant_id, "st1")
+    outbox = Outbox(tmp_path / "o.sqlite3")
+    emitter = Emitter(identity, outbox, FixedProbe(True))
+    collector = Collector(broker.url, tenant_id, kind="reading")
+    try:
+        cfg = mqtt_config(broker.url, no_subscriber_retry_s=0.3)
+        publisher = Publisher(cfg, f"edge-{tenant_id}", outbox)
+        with running(publisher):
+            sent = readings(emitter, 20)
+            deadline = time.monotonic() + 10
+            while publisher.no_subscriber_total < 20 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert publisher.no_subscriber_total >= 20
+            assert outbox.depth == 20  # dropped by the broker: nothing left the outbox
+            collector.start()
+            got = collector.wait_for(lambda m: {str(e.message_id) for e in m} >= set(sent))
+            collector.wait_for(lambda m: outbox.depth == 0, timeout=10)
+        assert {str(e.message_id) for e in got} == set(sent)
+        assert outbox.depth == 0
+    finally:
+        collector.stop()
+        broker.stop()
+
+
+def send_receipt(url: str, topic: str, stored: list[tuple[int, str]]) -> None:
+    parts = urlsplit(url)
+    publish.single(
+        topic,
+        encode_receipt(stored),
+        qos=1,
+        hostname=parts.hostname or "127.0.0.1",
+        port=parts.port or 1883,
+        protocol=mqtt.MQTTv5,
+    )
+
+
+def test_with_storage_receipts_a_message_leaves_only_on_its_receipt(
+    tmp_path: Path, tenant_id: str
+) -> None:
+    broker = PrivateBroker(tmp_path / "broker")
+    broker.start()
+    identity = StationIdentity(tenant_id, "st1")
+    outbox = Outbox(tmp_path / "o.sqlite3")
+    emitter = Emitter(identity, outbox, FixedProbe(True))
+    collector = Collector(broker.url, tenant_id, kind="reading").start()
+    cmd = receipt_topic(identity)
+    try:
+        cfg = mqtt_config(broker.url, receipt_timeout_s=1.0).model_copy(
+            update={"storage_receipts": True}
+        )
+        publisher = Publisher(cfg, f"edge-{tenant_id}", outbox, receipt_topic=cmd)
+        with running(publisher):
+            assert publisher.connected.wait(10)
+            envs = [
+                emitter.emit(Reading(value=float(i), unit=MassUnit.MG, stable=True), device=BALANCE)
+                for i in range(10)
+            ]
+            collector.wait_for(lambda m: len(m) >= 10)
+            deadline = time.monotonic() + 5
+            while publisher.acked_total < 10 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert publisher.acked_total >= 10
+            assert outbox.depth == 10  # the broker's PUBACK alone deletes nothing
+            first = [(e.seq, str(e.message_id)) for e in envs[:5]]
+            wrong_id = [(envs[5].seq, str(envs[6].message_id))]  # seq and id must both match
+            send_receipt(broker.url, cmd, first + wrong_id)
+            collector.wait_for(lambda m: outbox.depth == 5, timeout=10)
+            assert outbox.depth == 5
+            # no receipt for the rest: sent again after receipt_timeout_s
+            rest = {str(e.message_id) for e in envs[5:]}
+            collector.wait_for(
+                lambda m: sum(str(e.message_id) in rest for e in m) >= 10, timeout=10
+            )
+            send_receipt(broker.url, cmd, [(e.seq, str(e.message_id)) for e in envs[5:]])
+            collector.wait_for(lambda m: outbox.depth == 0, timeout=10)
+        assert outbox.depth == 0
+        assert publisher.confirmed_total == 10
+        resent = [e for e in collector.messages if str(e.message_id) in rest]
+        assert len(resent) >= 10  # each of the 5 at least twice, same id
+        assert {str(e.message_id) for e in collector.messages[:10]} == {
+            str(e.message_id) for e in envs
+        }
     finally:
         collector.stop()
         broker.stop()

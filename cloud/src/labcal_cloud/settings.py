@@ -37,6 +37,7 @@ class Settings:
     ingest_committers: int = 0  # batches committing at once; 0: 2 on PostgreSQL, 1 on SQLite
     ingest_session_expiry_s: int = 3600
     ingest_receive_maximum: int = 10_000
+    ingest_storage_receipts: bool = True  # publish storage receipts to the stations after commit
     influx_url: str | None = None
     influx_token: str | None = None
     influx_org: str = "labcal"
@@ -56,6 +57,13 @@ class Settings:
                     raise SettingsError(
                         f"LABCAL_{f.name.upper()} must be an integer, got {raw!r}"
                     ) from None
+            elif f.type == "bool":
+                flag = raw.strip().lower()
+                if flag not in ("1", "true", "yes", "0", "false", "no"):
+                    raise SettingsError(
+                        f"LABCAL_{f.name.upper()} must be true or false, got {raw!r}"
+                    )
+                values[f.name] = flag in ("1", "true", "yes")
             else:
                 values[f.name] = raw
         return cls(**values).checked()

@@ -8,6 +8,7 @@ polls the devices: smart-pipette counters and events, and balance readings when 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 import uuid
@@ -21,19 +22,21 @@ from labcal_edge.drivers.balance import BalanceDriver
 from labcal_edge.drivers.pipette import PipetteDriver
 from labcal_edge.emitter import Emitter
 from labcal_edge.errors import DeviceTimeoutError, OutboxFullError
-from labcal_edge.messages import StationIdentity, build_envelope, status_payload
+from labcal_edge.messages import StationIdentity, build_envelope, receipt_topic, status_payload
 from labcal_edge.ntp import make_probe
 from labcal_edge.outbox import Outbox
 from labcal_edge.publisher import Publisher
-from labcal_edge.readings import reading_payload
+from labcal_edge.readings import batched_value, reading_payload
 from labcal_edge.station import Device, StationDevices, build_devices
 from labcal_edge.supervisor import DEVICE_ERRORS
 from labcal_edge.usage import UsageState, assess_usage
 from labcal_edge.usage_store import UsageStore
 from labcal_shared.contracts import (
+    BatchedReading,
     DeviceEvent,
     DeviceEventType,
     Kind,
+    ReadingBatch,
     StationState,
     UsageReport,
     UsageTrigger,
@@ -76,10 +79,17 @@ class Agent:
         self.outbox = outbox or open_outbox(config)
         self.emitter = Emitter(self.identity, self.outbox, make_probe(config.clock.ntp))
         self.devices: StationDevices = build_devices(config, self._device_changed)
-        self.publisher = Publisher(config.mqtt, config.client_id, self.outbox, self.status_message)
+        self.publisher = Publisher(
+            config.mqtt,
+            config.client_id,
+            self.outbox,
+            self.status_message,
+            receipt_topic=receipt_topic(self.identity),
+        )
         self._usage: dict[str, UsageState] = {}
         self._usage_store = UsageStore(self.outbox.path)
         self._next_poll: dict[str, float] = {}
+        self._batches: dict[str, list[BatchedReading]] = {}  # balance name -> values to send
 
     # -- status -------------------------------------------------------------------------------
 
@@ -108,10 +118,15 @@ class Agent:
             if device.supervised.available
             else (DeviceEventType.DISCONNECTED)
         )
-        self.emitter.emit(
-            DeviceEvent(event=event, detail=f"{device.config.name} on {device.config.port}"[:1000]),
-            device=device.ref,
-        )
+        try:
+            self.emitter.emit(
+                DeviceEvent(
+                    event=event, detail=f"{device.config.name} on {device.config.port}"[:1000]
+                ),
+                device=device.ref,
+            )
+        except OutboxFullError as exc:  # refused like a reading; the outbox alerted already
+            log.debug("%s: device event not stored: %s", device.config.name, exc)
         self.publisher.request_status()
 
     # -- main loop ------------------------------------------------------------------------------
@@ -179,8 +194,19 @@ class Agent:
             device.supervised.fail(exc)
             return
         device.supervised.answered()
-        env = self.emitter.emit(reading_payload(reading), device=device.ref)
-        log.debug("reading committed seq=%d id=%s", env.seq, env.message_id)
+        size = device.config.batch if isinstance(device.config, BalanceConfig) else None
+        if size is None:
+            env = self.emitter.emit(reading_payload(reading), device=device.ref)
+            log.debug("reading committed seq=%d id=%s", env.seq, env.message_id)
+            return
+        values = self._batches.setdefault(device.config.name, [])
+        values.append(batched_value(reading, self.emitter.clock()[0]))
+        if len(values) >= size:
+            try:  # refused (outbox full) like a single reading would be: not kept
+                env = self.emitter.emit(ReadingBatch(readings=list(values)), device=device.ref)
+            finally:
+                values.clear()
+            log.debug("reading batch committed seq=%d id=%s", env.seq, env.message_id)
 
     def _poll_pipette(self, device: Device[PipetteDriver], now: float) -> None:
         if not device.supervised.ensure():
@@ -219,4 +245,7 @@ class Agent:
             device=ref,
         )
         self._usage[key] = UsageState(counters.total, counters.since_service, now)
-        self._usage_store.put(key, counters.total, counters.since_service)
+        try:
+            self._usage_store.put(key, counters.total, counters.since_service)
+        except sqlite3.OperationalError as exc:  # a full disk: the report itself is committed
+            log.warning("%s: counters not saved for restarts (%s)", device.config.name, exc)

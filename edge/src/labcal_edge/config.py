@@ -87,6 +87,12 @@ class MqttConfig(_Section):
     reconnect_base_s: Positive = 0.5
     reconnect_cap_s: Positive = 30.0
     status_interval_s: Positive = 60.0
+    # keep a message until the cloud's storage receipt names it, not just the broker's PUBACK
+    # (see labcal_shared.contracts.receipts); resend after receipt_timeout_s (doubling, max 16x)
+    storage_receipts: bool = False
+    receipt_timeout_s: Positive = 60.0
+    # a PUBACK "no matching subscribers" (0x10): the broker dropped it; resend after this long
+    no_subscriber_retry_s: Positive = 5.0
 
     @model_validator(mode="after")
     def _auth(self) -> MqttConfig:
@@ -136,6 +142,9 @@ class BalanceConfig(SerialDeviceConfig):
     dialect: Literal["auto", "mt-sics", "sbi", "and"] = "auto"
     readability_mg: Positive | None = None  # default: from the reply's decimal places
     poll_s: Positive | None = None  # `run`: publish a reading every poll_s seconds (None: never)
+    # `run`: with poll_s, send the values as one reading_batch message per `batch` readings
+    # (values not yet in a committed batch are not kept across a restart); None: one each
+    batch: Annotated[int, Field(ge=1, le=10_000)] | None = None
 
 
 class PipetteConfig(SerialDeviceConfig):

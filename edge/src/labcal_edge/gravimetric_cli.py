@@ -19,7 +19,7 @@ from labcal_edge.drivers.balance import BalanceDriver
 from labcal_edge.emitter import Emitter
 from labcal_edge.errors import DeviceUnavailableError, RunAbortedError
 from labcal_edge.gravimetric import GravimetricWorkflow, StationIO
-from labcal_edge.messages import StationIdentity
+from labcal_edge.messages import StationIdentity, receipt_topic
 from labcal_edge.ntp import make_probe
 from labcal_edge.operator_io import Operator, ScriptedOperator, TerminalOperator, load_script
 from labcal_edge.publisher import Publisher
@@ -71,7 +71,12 @@ def run_gravimetric(
         readability_mg=bcfg.readability_mg,
         mpe_edition=config.gravimetric.mpe_edition,
     )
-    publisher = Publisher(config.mqtt, config.client_id + "-grav", outbox)
+    publisher = Publisher(
+        config.mqtt,
+        config.client_id + "-grav",
+        outbox,
+        receipt_topic=receipt_topic(StationIdentity(config.station.tenant, config.station.id)),
+    )
     net_stop = threading.Event()
     net = threading.Thread(target=publisher.run, args=(net_stop,), daemon=True)
     net.start()

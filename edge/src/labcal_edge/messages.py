@@ -10,6 +10,7 @@ from labcal_shared.contracts import (
     ClockQuality,
     DeviceRef,
     Envelope,
+    Kind,
     Payload,
     StationState,
     StationStatus,
@@ -17,7 +18,7 @@ from labcal_shared.contracts import (
 )
 from labcal_shared.contracts.payloads import DeviceStatus
 
-__all__ = ["StationIdentity", "build_envelope", "status_payload", "topic_for"]
+__all__ = ["StationIdentity", "build_envelope", "receipt_topic", "status_payload", "topic_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,11 @@ def build_envelope(
 
 def topic_for(identity: StationIdentity, envelope: Envelope) -> str:
     return build_topic(identity.tenant, identity.station, envelope.kind)
+
+
+def receipt_topic(identity: StationIdentity) -> str:
+    """Where the cloud's storage receipts for this station come: its own ``cmd`` topic."""
+    return build_topic(identity.tenant, identity.station, Kind.CMD)
 
 
 def status_payload(

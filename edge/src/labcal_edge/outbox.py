@@ -13,6 +13,8 @@ leaves only after the broker's PUBACK.
   touched; :attr:`Outbox.refusing` says why (``"capacity"`` / ``"disk"``), :attr:`refused_total`
   counts, and the alert is raised once per episode. The next append that fits ends the episode
   ("accepting again"): after a delivery (capacity) or once disk space is freed.
+* Storage receipts (:meth:`confirm`): a station that waits for them deletes a message when the
+  cloud says it is stored (by seq and message id), not at the PUBACK.
 * A message the broker refuses for good (PUBACK reason code >= 0x80) is moved to a dead-letter
   table with the reason, never retried in a loop and never deleted.
 
@@ -216,6 +218,9 @@ class Outbox:
         """Called with the lock held: apply the full policy until ``n`` more messages fit."""
         if self._depth + n <= self.capacity:
             return
+        self._resync_depth()  # another process (labcal-edge gravimetric) may have changed it
+        if self._depth + n <= self.capacity:
+            return
         if self.policy is FullPolicy.REFUSE:
             self._refuse("capacity", n, f"{self._depth}/{self.capacity} messages, refused {n}")
         if self.policy is FullPolicy.DROP_OLDEST:
@@ -261,6 +266,31 @@ class Outbox:
                 rows = [m for m in rows if m.seq not in self._acked_unsaved]
             return rows
 
+    def fetch(self, seqs: Iterable[int]) -> list[StoredMessage]:
+        """The messages of ``seqs`` that are still stored, oldest first (to send again)."""
+        wanted = [s for s in seqs if s not in self._acked_unsaved]
+        out: list[StoredMessage] = []
+        with self._lock:
+            for i in range(0, len(wanted), 500):
+                part = wanted[i : i + 500]
+                cur = self._db.execute(
+                    "SELECT seq, message_id, topic, payload, retain FROM messages "
+                    f"WHERE seq IN ({','.join('?' * len(part))}) ORDER BY seq",
+                    part,
+                )
+                out += [StoredMessage(r[0], r[1], r[2], bytes(r[3]), bool(r[4])) for r in cur]
+        return out
+
+    def confirm(self, stored: Iterable[tuple[int, str]]) -> int:
+        """A storage receipt: delete the messages whose seq *and* message id it names (like
+        :meth:`ack`); return how many were still stored."""
+        wanted = dict(stored)
+        if not wanted:
+            return 0
+        with self._lock:
+            match = [m.seq for m in self.fetch(wanted) if wanted[m.seq] == m.message_id]
+            return self.ack(match) if match else 0
+
     def ack(self, seqs: Iterable[int]) -> int:
         """Delete acknowledged messages; return how many were still stored.
 
@@ -288,6 +318,8 @@ class Outbox:
                 return self._keep_acks(new, exc)
             self._acked_unsaved_saved()
             self._depth -= removed
+            if self._depth < 0:  # rows another process appended: count them
+                self._resync_depth()
             self._space.notify_all()
             return removed
 
@@ -340,7 +372,7 @@ class Outbox:
     @property
     def depth(self) -> int:
         """Messages waiting for delivery (acknowledged ones not yet deleted are not counted)."""
-        return self._depth - len(self._acked_unsaved)
+        return max(0, self._depth - len(self._acked_unsaved))
 
     @property
     def dropped_total(self) -> int:
@@ -363,6 +395,11 @@ class Outbox:
             self._db.close()
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _resync_depth(self) -> None:
+        """The depth is counted in this process; the agent and ``labcal-edge gravimetric``
+        share the file, so recount when the estimate cannot be right (or before refusing)."""
+        self._depth = self._scalar("SELECT count(*) FROM messages")  # acked-unsaved included
 
     def _scalar(self, sql: str) -> int:
         row = self._db.execute(sql).fetchone()

@@ -7,6 +7,14 @@ The outbox is read in batches and up to ``max_inflight`` messages are in flight,
 backlog draining at broker speed. Reconnects use capped, jittered backoff. The station status is
 published retained on every connect, periodically, and as ``offline`` on a clean stop; the Last
 Will publishes ``offline`` when the agent vanishes.
+
+A PUBACK with reason code 0x10 "No matching subscribers" is *not* a delivery: the broker dropped
+the message (Mosquitto 2.0 does not restore shared subscriptions after a restart, so until the
+ingest workers subscribe again nobody takes it). It stays in the outbox and is sent again after
+``no_subscriber_retry_s``. With ``storage_receipts`` a PUBACK only means "the broker holds it":
+the message stays until the cloud's storage receipt (on the station's ``cmd`` topic) names it,
+and is sent again after ``receipt_timeout_s`` (doubling) without one; see
+:mod:`labcal_edge.awaiting` and :mod:`labcal_shared.contracts.receipts`.
 """
 
 from __future__ import annotations
@@ -24,10 +32,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from labcal_edge.awaiting import AwaitingReceipts
 from labcal_edge.backoff import Backoff, backoff_delay
 from labcal_edge.config import MqttConfig
 from labcal_edge.errors import OutboxFullError
-from labcal_edge.outbox import Outbox
+from labcal_edge.outbox import Outbox, StoredMessage
+from labcal_shared.contracts.receipts import decode_receipt
+from labcal_shared.errors import ContractError
 
 __all__ = ["Publisher", "StatusMessage"]
 
@@ -39,6 +50,7 @@ StatusMessage = Callable[[bool], tuple[str, bytes]]
 _CONNACK_TIMEOUT_S = 15.0
 _POISON_DROPS = 3  # drops in a row with the same message alone in flight
 _PROBE_ACKS = 20  # acknowledgements that end the one-at-a-time mode
+NO_MATCHING_SUBSCRIBERS = 0x10  # PUBACK reason code: accepted, but nobody received it
 
 
 class Publisher:
@@ -49,7 +61,12 @@ class Publisher:
         outbox: Outbox,
         status: StatusMessage | None = None,
         rand: Callable[[], float] = random.random,
+        receipt_topic: str | None = None,
     ) -> None:
+        """``receipt_topic``: where the cloud's storage receipts come (the station's ``cmd``
+        topic); required when ``config.storage_receipts`` is set."""
+        if config.storage_receipts and receipt_topic is None:
+            raise ValueError("storage_receipts needs the receipt topic (the station's cmd topic)")
         self._cfg = config
         self._client_id = client_id
         self._outbox = outbox
@@ -63,6 +80,10 @@ class Publisher:
         self._window = config.max_inflight
         self._suspect: int | None = None
         self._suspect_drops = 0
+        self._receipt_topic = receipt_topic if config.storage_receipts else None
+        self.awaiting = AwaitingReceipts()  # sent, not confirmed: sent again when due
+        self.confirmed_total = 0  # messages deleted on a storage receipt
+        self.no_subscriber_total = 0  # PUBACKs "no matching subscribers" (kept, sent again)
 
     def request_status(self) -> None:
         """Publish the station status at the next opportunity (e.g. a device came or went)."""
@@ -155,7 +176,7 @@ class Publisher:
             return None
         try:
             return self._status(online)
-        except OutboxFullError as exc:
+        except (OutboxFullError, ValueError) as exc:  # never stop delivery for a status
             log.warning("station status not sent: %s", exc)
             return None
 
@@ -194,14 +215,18 @@ class Publisher:
         """Serve one connection; return whether the broker accepted it and what was in flight."""
         unacked: dict[int, int] = {}  # paho mid -> outbox seq
         acks: list[int] = []
+        unheard: list[int] = []  # PUBACK "no matching subscribers"
         refused: list[tuple[int, str]] = []
+        receipts: list[list[tuple[int, str]]] = []
         state = {"accepted": False, "failed": ""}
 
         def on_connect(c: Any, u: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
             if reason.is_failure:
                 state["failed"] = str(reason)
-            else:
-                state["accepted"] = True
+                return
+            state["accepted"] = True
+            if self._receipt_topic is not None:
+                c.subscribe(self._receipt_topic, qos=1)
 
         def on_publish(c: Any, u: Any, mid: int, reason: ReasonCode, props: Any) -> None:
             seq = unacked.pop(mid, None)
@@ -209,11 +234,20 @@ class Publisher:
                 return  # a status message (not from the outbox)
             if reason.is_failure:
                 refused.append((seq, str(reason)))
+            elif reason.value == NO_MATCHING_SUBSCRIBERS:
+                unheard.append(seq)
             else:
                 acks.append(seq)
 
+        def on_message(c: Any, u: Any, message: mqtt.MQTTMessage) -> None:
+            try:
+                receipts.append(decode_receipt(bytes(message.payload)))
+            except ContractError as exc:
+                log.warning("ignored a message on %s: %s", message.topic, exc)
+
         client.on_connect = on_connect
         client.on_publish = on_publish
+        client.on_message = on_message
         started = time.monotonic()
         sent_upto = -1
         next_status = 0.0
@@ -241,21 +275,27 @@ class Publisher:
                         self._cfg.port,
                         self._outbox.depth,
                     )
+                now = time.monotonic()
                 if acks:
-                    self.acked_total += len(acks)
                     acked_here += len(acks)
                     if self._window == 1 and acked_here >= _PROBE_ACKS:
                         self._window = self._cfg.max_inflight  # healthy again
                         self._suspect, self._suspect_drops = None, 0
-                    self._outbox.ack(acks)
+                    self._acknowledged(acks, now)
                     acks.clear()
+                if unheard:
+                    self._unheard(unheard, now)
+                    unheard.clear()
+                for pairs in receipts:
+                    self.confirmed_total += self._outbox.confirm(pairs)
+                    self.awaiting.confirmed(seq for seq, _ in pairs)
+                receipts.clear()
                 for seq, reason in refused:
                     self._outbox.dead_letter(seq, reason)
                 refused.clear()
                 if stop.is_set():
                     self._say_offline(client)
                     break
-                now = time.monotonic()
                 if self._status is not None and (now >= next_status or self._status_due.is_set()):
                     self._status_due.clear()
                     status = self._status_or_none(True)
@@ -263,19 +303,74 @@ class Publisher:
                         client.publish(status[0], status[1], qos=1, retain=True)
                     next_status = now + self._cfg.status_interval_s
                 room = self._window - len(unacked)
+                if room > 0 and self.awaiting:
+                    room -= self._send(client, self._due_again(now, room), unacked, again=True)
                 if room > 0:
-                    for msg in self._outbox.peek(sent_upto, min(room, self._cfg.read_batch)):
-                        info = client.publish(msg.topic, msg.payload, qos=1, retain=msg.retain)
-                        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                            break
-                        unacked[info.mid] = msg.seq
-                        sent_upto = msg.seq
-                        self.published_total += 1
+                    batch = self._outbox.peek(sent_upto, min(room, self._cfg.read_batch))
+                    fresh = [m for m in batch if m.seq not in self.awaiting]
+                    sent = self._send(client, fresh, unacked)
+                    if sent == len(fresh) and batch:
+                        sent_upto = batch[-1].seq  # those skipped are waiting to be resent
+                    elif sent:
+                        sent_upto = fresh[sent - 1].seq
         finally:
             self.connected.clear()
             client.on_publish = None
+            client.on_message = None
             client.disconnect()  # closes the socket; a no-op when the broker already went away
         return bool(state["accepted"]), sorted(unacked.values())
+
+    def _send(
+        self,
+        client: mqtt.Client,
+        msgs: list[StoredMessage],
+        unacked: dict[int, int],
+        again: bool = False,
+    ) -> int:
+        """Publish in order until paho refuses one; return how many went out. Messages sent
+        ``again`` that did not go out are due again at once (the read cursor is past them)."""
+        for n, msg in enumerate(msgs):
+            info = client.publish(msg.topic, msg.payload, qos=1, retain=msg.retain)
+            if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                if again:
+                    for later in msgs[n:]:
+                        self.awaiting.wait(later.seq, time.monotonic(), 0.0)
+                return n
+            unacked[info.mid] = msg.seq
+            self.published_total += 1
+        return len(msgs)
+
+    def _due_again(self, now: float, room: int) -> list[StoredMessage]:
+        """The waiting messages to send again now (those no longer stored are forgotten)."""
+        due = self.awaiting.due(now, room)
+        if not due:
+            return []
+        msgs = self._outbox.fetch(due)
+        kept = {m.seq for m in msgs}
+        self.awaiting.confirmed(s for s in due if s not in kept)
+        return msgs
+
+    def _acknowledged(self, seqs: list[int], now: float) -> None:
+        """PUBACKs: delivered (deleted), or, waiting for storage receipts, held by the broker."""
+        self.acked_total += len(seqs)
+        if self._receipt_topic is None:
+            self._outbox.ack(seqs)
+            self.awaiting.confirmed(seqs)
+            return
+        for seq in seqs:
+            self.awaiting.wait(seq, now, self._cfg.receipt_timeout_s)
+
+    def _unheard(self, seqs: list[int], now: float) -> None:
+        """PUBACK "no matching subscribers": the broker dropped them; keep and send again."""
+        if not self.no_subscriber_total:
+            log.warning(
+                "the broker has no subscriber for this station's messages (PUBACK 0x10); "
+                "they stay in the outbox and are sent again every %g s until one listens",
+                self._cfg.no_subscriber_retry_s,
+            )
+        self.no_subscriber_total += len(seqs)
+        for seq in seqs:
+            self.awaiting.wait(seq, now, self._cfg.no_subscriber_retry_s)
 
     def _say_offline(self, client: mqtt.Client) -> None:
         """Clean stop: retained ``offline`` status, then a normal DISCONNECT (no Will)."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
-from labcal_shared.contracts import MassUnit, Reading, ReadingStatus
+from labcal_shared.contracts import BatchedReading, MassUnit, Reading, ReadingStatus
 from labcal_shared.protocols import WeightReading
 
-__all__ = ["reading_payload", "unit_of"]
+__all__ = ["batched_value", "reading_payload", "unit_of"]
 
 _UNITS = {"g": MassUnit.G, "mg": MassUnit.MG, "kg": MassUnit.KG, "ug": MassUnit.UG}
 
@@ -24,4 +25,12 @@ def reading_payload(reading: WeightReading, run_id: UUID | None = None) -> Readi
     assert reading.value is not None
     return Reading(
         value=float(reading.value), unit=unit_of(reading), stable=reading.stable, run_id=run_id
+    )
+
+
+def batched_value(reading: WeightReading, at: datetime) -> BatchedReading:
+    """One value of a :class:`~labcal_shared.contracts.ReadingBatch`, read at ``at``."""
+    one = reading_payload(reading)
+    return BatchedReading(
+        value=one.value, unit=one.unit, stable=one.stable, status=one.status, device_time=at
     )

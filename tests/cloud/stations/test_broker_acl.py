@@ -269,3 +269,35 @@ def test_a_station_of_one_tenant_cannot_publish_into_or_read_another_tenants_top
     for c in (intruder, victim, sub):
         c.disconnect()
         c.loop_stop()
+
+
+def test_ingest_sends_receipts_to_a_station_which_reads_only_its_own(broker):
+    """Storage receipts: the ingest service user writes ``…/cmd``; a station reads its own."""
+    b, pw = broker
+    ingest, rc = connect(b.plain_port, "ingest", pw["ingest"])
+    assert not rc.is_failure
+    station, rc = connect(b.tls_port, "acme-01", pw["acme-01"], ca=b.ca)
+    assert not rc.is_failure
+    got: list[str] = []
+    own = threading.Event()
+    subscribed = threading.Event()
+    station.on_subscribe = lambda *a: subscribed.set()
+
+    def on_message(c, u, msg):
+        got.append(f"{msg.topic} {msg.payload.decode()}")
+        if msg.payload == b"own":
+            own.set()
+
+    station.on_message = on_message
+    station.subscribe(
+        [("labcal/v1/acme/acme-02/cmd", 1), ("labcal/v1/acme/acme-01/cmd", 1)]
+    )  # another station's receipts are refused: not delivered
+    assert subscribed.wait(10)
+    ingest.publish("labcal/v1/acme/acme-02/cmd", b"other", qos=1).wait_for_publish(10)
+    ingest.publish("labcal/v1/acme/acme-01/cmd", b"own", qos=1).wait_for_publish(10)
+    assert own.wait(10)
+    time.sleep(0.5)
+    assert got == ["labcal/v1/acme/acme-01/cmd own"]
+    for c in (station, ingest):
+        c.disconnect()
+        c.loop_stop()

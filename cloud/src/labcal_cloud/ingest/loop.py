@@ -21,6 +21,7 @@ from labcal_cloud.ingest.core import Incoming, Quarantined, build_batch, quarant
 from labcal_cloud.ingest.directory import StationDirectory
 from labcal_cloud.ingest.limits import MAX_BATCH, MAX_BATCH_BYTES, MAX_PAYLOAD_BYTES
 from labcal_cloud.ingest.metrics import IngestMetrics
+from labcal_cloud.ingest.receipts import is_cloud_answer
 from labcal_cloud.storage.errors import StorageError, StorageUnavailableError
 from labcal_cloud.storage.ports import IngestStore, WriteResult
 from labcal_cloud.storage.rows import Batch
@@ -169,13 +170,20 @@ class IngestLoop:
 
     def _prepare(self, items: list[Incoming]) -> tuple[Batch, int] | None:
         """Judge and build rows ahead of the commit; None if the directory could not load."""
-        self.metrics.add("received", len(items))
+        answers = sum(1 for i in items if is_cloud_answer(i.topic))
+        self.metrics.add("received", len(items) - answers)  # what the stations sent
+        if answers:
+            self.metrics.add("cloud_answers_skipped", answers)
         try:
             return self._build(items)
         except StorageUnavailableError:
             return None  # the commit attempts build it again, with backoff
 
     def _build(self, items: list[Incoming]) -> tuple[Batch, int]:
+        """The batch of the stations' messages; the cloud's own answers (storage receipts on
+        ``…/cmd``, which the subscription matches too) are acked with the batch, not stored."""
+        if any(is_cloud_answer(i.topic) for i in items):
+            items = [i for i in items if not is_cloud_answer(i.topic)]
         return build_batch(
             items, self._directory.tenant_of, max_payload_bytes=self._max_payload_bytes
         )

@@ -146,6 +146,11 @@ class MqttSource:
             self._host, self._port, keepalive=30, clean_start=False, properties=props
         )
 
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Send a message (QoS 1) on this worker's connection, e.g. a storage receipt; paho
+        queues it while disconnected (lost if the worker stops first: receipts are resent)."""
+        self._client.publish(topic, payload, qos=1)
+
     def close(self) -> None:
         self._closing = True
         self._client.disconnect()

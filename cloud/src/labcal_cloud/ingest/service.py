@@ -14,6 +14,7 @@ from labcal_cloud.ingest.limits import MAX_PAYLOAD_BYTES
 from labcal_cloud.ingest.loop import CommitListener, IngestLoop
 from labcal_cloud.ingest.metrics import IngestMetrics
 from labcal_cloud.ingest.mqtt_source import MqttSource, MqttSourceConfig
+from labcal_cloud.ingest.receipts import StorageReceipts
 from labcal_cloud.ops.shutdown import run_off_main_thread
 from labcal_cloud.settings import Settings
 from labcal_cloud.storage.ports import IngestStore
@@ -54,6 +55,8 @@ class IngestWorker:
         )
         self.mirror: InfluxMirror | None = None
         all_listeners = list(listeners)
+        if settings.ingest_storage_receipts:
+            all_listeners.append(StorageReceipts(self.source.publish, self.metrics))
         if settings.influx_url and settings.influx_token:
             self.mirror = InfluxMirror(
                 InfluxConfig(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from labcal_cloud.accounts.errors import NotFoundError
 from labcal_cloud.certificates.store import Calibration
 from labcal_cloud.portal.api_certificates import dcc_response, verification, verify_dcc
-from labcal_cloud.portal.auth import CurrentPrincipal, ServicesDep
+from labcal_cloud.portal.auth import CurrentPrincipal, MaybePrincipal, ServicesDep
 from labcal_cloud.portal.pages import LABELS
 from labcal_cloud.portal.templating import render
 from labcal_cloud.reports.svg_charts import bar_chart, line_chart
@@ -73,6 +75,7 @@ def device_page(device_id: str, request: Request, p: CurrentPrincipal, s: Servic
         label=LABELS[due.state],
         history=list(reversed(history)),
         charts=charts,
+        booked=s.bookings.active_by_device(p.tenant_id).get(device.id),
     )
 
 
@@ -84,6 +87,15 @@ def certificate_pdf(calibration_id: str, p: CurrentPrincipal, s: ServicesDep) ->
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{c.number}.pdf"'},
     )
+
+
+@router.get("/verify", response_class=HTMLResponse)
+def verify_lookup(request: Request, p: MaybePrincipal, code: str = "") -> Response:
+    """The public start of a verification: enter the code printed on the certificate."""
+    code = code.strip()
+    if code:
+        return RedirectResponse(f"/verify/{quote(code, safe='')}", status_code=303)
+    return render(request, "verify_lookup.html", principal=p)
 
 
 @router.get("/certificates/{calibration_id}.dcc.xml", response_class=Response)
@@ -100,10 +112,17 @@ def verify_dcc_download(code: str, s: ServicesDep) -> Response:
 
 
 @router.get("/verify/{code}", response_class=HTMLResponse)
-def verify_page(code: str, request: Request, s: ServicesDep) -> Response:
+def verify_page(code: str, request: Request, s: ServicesDep, p: MaybePrincipal) -> Response:
     c, sha = s.certificates.by_code(code)
     return render(
-        request, "verify.html", c=c, sha=sha, code=code, result=None, dcc=_dcc_sha(s, code)
+        request,
+        "verify.html",
+        principal=p,
+        c=c,
+        sha=sha,
+        code=code,
+        result=None,
+        dcc=_dcc_sha(s, code),
     )
 
 
@@ -115,7 +134,9 @@ def _dcc_sha(s: ServicesDep, code: str) -> str | None:
 
 
 @router.post("/verify/{code}", response_class=HTMLResponse)
-async def verify_upload(code: str, request: Request, s: ServicesDep, file: UploadFile) -> Response:
+async def verify_upload(
+    code: str, request: Request, s: ServicesDep, p: MaybePrincipal, file: UploadFile
+) -> Response:
     c, sha = s.certificates.by_code(code)
     data = await file.read(20_000_001)
     if data.lstrip()[:1] == b"<":  # a DCC (XML), not a PDF
@@ -123,5 +144,12 @@ async def verify_upload(code: str, request: Request, s: ServicesDep, file: Uploa
     else:
         result = await run_in_threadpool(verification, s, data, code)  # pyHanko: own loop
     return render(
-        request, "verify.html", c=c, sha=sha, code=code, result=result, dcc=_dcc_sha(s, code)
+        request,
+        "verify.html",
+        principal=p,
+        c=c,
+        sha=sha,
+        code=code,
+        result=result,
+        dcc=_dcc_sha(s, code),
     )

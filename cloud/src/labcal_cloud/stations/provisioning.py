@@ -60,6 +60,7 @@ def edge_config(
         f'client_id = "{station}"',
         f'username = "{station}"',
         f'password = "{password}"',
+        "storage_receipts = true  # delete a message when ingest says it is stored",
     ]
     if ca_file:
         lines += ["", "[mqtt.tls]", f'ca_file = "{ca_file}"']
