@@ -249,6 +249,12 @@ class GravimetricRun(ContractModel):
         roles = [i.role for i in self.instruments]
         if len(set(roles)) != len(roles):
             raise ValueError("instruments: each role (balance, thermometer…) at most once")
+        for i in self.instruments:
+            if i.role.value == "balance" and i.serial != self.balance.serial:
+                raise ValueError(
+                    f"instruments: the balance {i.serial!r} is not the run's balance "
+                    f"{self.balance.serial!r}"
+                )
         return self
 
 
