@@ -96,11 +96,14 @@ def python(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
-def edge_toml(st: Station, port: int, balances: list[str], pipette: str, batch: int) -> str:
+def edge_toml(
+    st: Station, port: int, balances: list[str], pipette: str, batch: int, receipts: bool = True
+) -> str:
     lines = [
         f'[station]\ntenant = "{TENANT}"\nid = "{st.name}"\ndata_dir = "{st.data_dir}"\n',
         f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nclient_id = "edge-{st.name}"',
-        "storage_receipts = true\nreceipt_timeout_s = 10.0\nno_subscriber_retry_s = 2.0",
+        f"storage_receipts = {str(receipts).lower()}",
+        "receipt_timeout_s = 10.0\nno_subscriber_retry_s = 2.0",
         "reconnect_base_s = 0.2\nreconnect_cap_s = 2.0\nstatus_interval_s = 5.0\n",
         '[outbox]\nsynchronous = "normal"\npolicy = "refuse"\n',
         "[usage]\npoll_interval_s = 0.25\n",
@@ -216,7 +219,9 @@ def start(args: argparse.Namespace, work: Path) -> Rig:
         a = addresses[st.index]
         conf = st.data_dir.parent / f"{st.name}.toml"
         balances = [str(b) for b in a["balances"]]  # type: ignore[attr-defined]
-        conf.write_text(edge_toml(st, proxy.port, balances, str(a["pipette"]), args.batch))
+        conf.write_text(
+            edge_toml(st, proxy.port, balances, str(a["pipette"]), args.batch, not args.no_receipts)
+        )
         st.agent = Proc(
             st.name,
             python("-m", "labcal_edge.cli", "run", "--config", str(conf)),
@@ -345,6 +350,11 @@ def main() -> int:
     ap.add_argument("--disk-mb", type=int, default=48)
     ap.add_argument("--drain-timeout", type=float, default=600.0)
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    ap.add_argument(
+        "--no-receipts",
+        action="store_true",
+        help="edges delete at the broker's PUBACK (storage_receipts = false): the comparison",
+    )
     args = ap.parse_args()
     args.stations = args.stations or (4 if args.quick else 20)
     args.min_messages = args.min_messages or (2000 if args.quick else 100_000)
@@ -416,6 +426,7 @@ def main() -> int:
         assert disk_agent is not None
         report = {
             "seed": args.seed,
+            "storage_receipts": not args.no_receipts,
             "stations": args.stations,
             "ingest_workers": args.workers,
             "messages_by_kind": dict(sorted(kinds.items())),
@@ -453,7 +464,10 @@ def main() -> int:
 
 
 def print_report(r: dict[str, object], log: list[str]) -> None:
-    print(f"\nseed {r['seed']}: {r['stations']} stations, {r['ingest_workers']} ingest workers")
+    print(
+        f"\nseed {r['seed']}: {r['stations']} stations, {r['ingest_workers']} ingest workers, "
+        f"storage receipts {'on' if r['storage_receipts'] else 'off'}"
+    )
     print("faults injected:")
     for line in log:
         print("  " + line)
