@@ -159,3 +159,52 @@ def test_run_and_its_readings_reach_the_broker(
     readings = [e for e in got if isinstance(e.payload, Reading)]
     assert len({e.message_id for e in readings}) == 4 + 3  # evaporation, start, 2 replicates
     assert all(e.payload.run_id == runs[0].run_id for e in readings)  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_a_multichannel_pipette_is_weighed_channel_by_channel(
+    tmp_path: Path, tenant_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The simulated 8-channel pipette says it has 8 channels: every channel of every volume
+    is weighed and sent, with the tip and the instruments the script names."""
+    station = STATION.replace("cv_pct = 0.2\n", "cv_pct = 0.2\nchannels = 8\n")
+    script = (
+        'operator = "M"\ndeliver = "pipette"\nvolumes_ul = [1000]\nreplicates = 2\n'
+        'tip = {make = "Acme", model = "T-1000", lot = "L7"}\n'
+        '[[instruments]]\nrole = "thermometer"\nmake = "Testo"\nmodel = "735"\n'
+        'serial = "TH-9"\ncertificate = "TC-5521"\n'
+    )
+    with sim_station(station.format(protocol="mt-sics"), tmp_path / "dev") as sim:
+        config = agent_toml(
+            tmp_path,
+            tenant_id,
+            "mqtt://127.0.0.1:9",
+            balance=server(sim, "balance").address,
+            pipettes=(server(sim, "pipette").address,),
+            sensor=server(sim, "sensor").address,
+        )
+        path = tmp_path / "script.toml"
+        path.write_text(script)
+        assert main(["gravimetric", "--config", str(config), "--script", str(path)]) in (0, 1)
+    [run] = [m.payload for m in stored(tmp_path) if isinstance(m.payload, GravimetricRun)]
+    assert run.channels == 8
+    assert [(tv.volume_ul, tv.channel) for tv in run.test_volumes] == [
+        (1000, ch) for ch in range(1, 9)
+    ]
+    assert all(len(tv.masses_mg) == 2 for tv in run.test_volumes)
+    assert run.tip is not None
+    assert (run.tip.model, run.tip.lot) == ("T-1000", "L7")
+    assert [(i.role.value, i.certificate) for i in run.instruments] == [("thermometer", "TC-5521")]
+    assert len(evaluate_contract_run(run).volumes) == 8
+    assert "channel 8 of 8" in capsys.readouterr().out
+
+
+def test_bad_traceability_settings_stop_the_run_before_weighing(tmp_path: Path) -> None:
+    from labcal_edge.errors import RunAbortedError
+    from labcal_edge.gravimetric import GravimetricWorkflow
+    from labcal_edge.operator_io import ScriptedOperator
+
+    op = ScriptedOperator({"instruments": [{"role": "scale", "make": "x"}]})
+    flow = GravimetricWorkflow(None, op, None)  # type: ignore[arg-type]
+    with pytest.raises(RunAbortedError, match="instruments"):
+        flow.traceability()

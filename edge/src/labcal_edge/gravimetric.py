@@ -1,7 +1,9 @@
 """The guided gravimetric run (ISO 8655-6) and the quick check: one workflow, two modes.
 
 Steps: identify the pipette (smart pipette, scanned label or typed), record the environment
-(sensor or typed), then per test volume: tare, the four evaporation weighings without delivery,
+(sensor or typed), then per test volume and channel (each channel of a multichannel pipette is
+weighed on its own; a connected pipette says how many it has, else ``channels`` in the script):
+tare, the four evaporation weighings without delivery,
 and the replicates — each waits for a stable weight (with a timeout and an offer to retry); a
 replicate far from the expected mass is repeated only when the operator confirms. A weight the
 balance marks unstable is never used as a mass: the balance is asked again (up to
@@ -22,6 +24,8 @@ from decimal import Decimal
 from functools import partial
 from typing import TypeVar
 
+from pydantic import ValidationError
+
 from labcal_edge.drivers.balance import BalanceDriver
 from labcal_edge.drivers.pipette import PipetteDriver
 from labcal_edge.drivers.scanner import ScannerDriver
@@ -41,9 +45,11 @@ from labcal_shared.contracts import (
     EnvironmentSample,
     EvaporationWeighings,
     GravimetricRun,
+    MeasuringInstrument,
     Reading,
     RunMode,
     TestVolume,
+    Tip,
 )
 from labcal_shared.errors import Iso8655Error
 from labcal_shared.iso8655 import RunResult, evaluate_contract_run
@@ -124,6 +130,7 @@ class GravimetricWorkflow:
         self.mpe_edition = mpe_edition
         self._now = now
         self.run_id = uuid.uuid4()
+        self.channels = 1  # a connected pipette says how many it has; else the script does
         self.unstable_rejected = 0  # unstable answers to stable weighings, never used as masses
 
     # -- steps ---------------------------------------------------------------------------------
@@ -131,6 +138,7 @@ class GravimetricWorkflow:
     def identify_pipette(self) -> tuple[DeviceRef, float]:
         if self.io.pipette is not None:
             ident = self.io.pipette.identify()
+            self.channels = max(1, ident.channels)
             nominal = self.io.pipette.volume().nominal_ul
             ref = DeviceRef(
                 type=DeviceType.PIPETTE, make=ident.make, model=ident.model, serial=ident.serial
@@ -275,9 +283,10 @@ class GravimetricWorkflow:
         )
 
     def test_volume(
-        self, volume_ul: float, replicates: int, deliver: Callable[[], None]
+        self, volume_ul: float, replicates: int, deliver: Callable[[], None], channel: int = 1
     ) -> TestVolume:
-        self.op.say(f"Test volume {volume_ul:g} µL — {replicates} replicates")
+        of = f", channel {channel} of {self.channels}" if self.channels > 1 else ""
+        self.op.say(f"Test volume {volume_ul:g} µL{of} — {replicates} replicates")
         if self.io.pipette is not None:
             self.io.pipette.volume(volume_ul)
         self._retrying("tare", lambda: self.io.balance.tare(timeout=self.stable_timeout_s))
@@ -286,7 +295,7 @@ class GravimetricWorkflow:
         before = self.stable_mg("before replicate 1")
         while len(masses) < replicates:
             n = len(masses) + 1
-            self.op.act("deliver", f"  Replicate {n}/{replicates}: deliver {volume_ul:g} µL")
+            self.op.act("deliver", f"  Replicate {n}/{replicates}: deliver {volume_ul:g} µL{of}")
             deliver()
             after = self.stable_mg(f"replicate {n}")
             mass = after - before
@@ -301,12 +310,32 @@ class GravimetricWorkflow:
             masses.append(mass)
             mean = sum(masses) / len(masses)
             self.op.say(f"  replicate {n}/{replicates}: {mass:.4f} mg (mean {mean:.4f} mg)")
-        return TestVolume(volume_ul=volume_ul, masses_mg=masses, evaporation=evaporation)
+        return TestVolume(
+            volume_ul=volume_ul, channel=channel, masses_mg=masses, evaporation=evaporation
+        )
 
     # -- the whole run -------------------------------------------------------------------------
 
+    def traceability(self) -> tuple[Tip | None, list[MeasuringInstrument]]:
+        """The tip and the measuring instruments (with their certificates) from the run's
+        settings (``tip = {make, model, lot}``, ``[[instruments]]``), checked before anything
+        is weighed."""
+        tip, instruments = self.op.setting("tip", None), self.op.setting("instruments", [])
+        try:
+            checked = (
+                None if tip is None else Tip.model_validate(tip),
+                [MeasuringInstrument.model_validate(i) for i in instruments],
+            )
+        except ValidationError as exc:
+            raise RunAbortedError(f"tip/instruments settings: {exc}") from None
+        roles = [i.role for i in checked[1]]
+        if len(set(roles)) != len(roles):
+            raise RunAbortedError("instruments settings: each role (balance, thermometer…) once")
+        return checked
+
     def run(self, mode: RunMode) -> RunOutcome:
         started = self._now()
+        tip, instruments = self.traceability()
         title = "Quick check" if mode is RunMode.QUICK_CHECK else "Gravimetric calibration"
         self.op.say(f"== {title} (ISO 8655-6), run {self.run_id}")
         operator = self.op.ask("operator", "Operator name")
@@ -316,13 +345,22 @@ class GravimetricWorkflow:
         default_reps = 4 if mode is RunMode.QUICK_CHECK else 10
         replicates = int(self.op.setting("replicates", default_reps))
         deliver = self._delivery()
-        series = [self.test_volume(v, replicates, deliver) for v in volumes]
+        self.channels = int(self.op.setting("channels", self.channels))
+        if not 1 <= self.channels <= 384:
+            raise RunAbortedError(f"channels must be 1 to 384, not {self.channels}")
+        # ISO 8655-6: each channel of a multichannel pipette is weighed on its own
+        series = [
+            self.test_volume(v, replicates, deliver, channel)
+            for v in volumes
+            for channel in range(1, self.channels + 1)
+        ]
         environment.append(self.record_environment())
         run = GravimetricRun(
             run_id=self.run_id,
             mode=mode,
             pipette=pipette,
             nominal_volume_ul=nominal,
+            channels=self.channels,
             balance=self.io.balance_ref,
             balance_readability_mg=self.readability_mg or 0.01,
             environment=environment,
@@ -331,6 +369,8 @@ class GravimetricWorkflow:
             started_at=started,
             ended_at=self._now(),
             mpe_edition=self.mpe_edition,
+            tip=tip,
+            instruments=instruments,
         )
         # the measured run is published whatever the local judgement says
         self._store("the run", lambda: self.emitter.emit_many([Outgoing(run, device=None)]))

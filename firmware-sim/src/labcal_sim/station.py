@@ -85,6 +85,7 @@ def build_pipette(
         serial=config.serial,
         nominal_ul=config.nominal_ul,
         min_ul=config.min_ul,
+        channels=config.channels,
     )
     params = WearParams(systematic_pct=config.systematic_pct, cv_pct=config.cv_pct)
     model = PipetteModel(spec, params)

@@ -17,6 +17,7 @@ Example (see firmware-sim/README.md)::
     serial = "LP1000-0001"
     nominal_ul = 1000
     min_ul = 100
+    channels = 1                         # 8 or 12 for a multichannel pipette
     systematic_pct = 0.4
     events = [{at_s = 60, kind = "drop"}, {at_s = 600, kind = "error", code = "E07"}]
 
@@ -80,6 +81,7 @@ class PipetteConfig(DeviceConfig):
     model: str = "LP-1000"
     nominal_ul: float = 1000.0
     min_ul: float = 100.0
+    channels: int = 1  # a multichannel pipette reports it in ID; each channel is weighed alone
     systematic_pct: float = 0.15
     cv_pct: float = 0.1
     events: tuple[ScriptedEvent, ...] = ()
@@ -144,6 +146,10 @@ def _section(cls: type[Any], raw: dict[str, Any], where: str) -> Any:
         values["codes"] = tuple(str(c) for c in values["codes"])
     if "events" in values:
         values["events"] = tuple(_event(e, f"{where}.events") for e in values["events"])
+    if "channels" in values and not (
+        isinstance(values["channels"], int) and 1 <= values["channels"] <= 384
+    ):
+        raise ConfigError(f"[{where}] channels must be a whole number from 1 to 384")
     try:
         return cls(**values)
     except TypeError as exc:

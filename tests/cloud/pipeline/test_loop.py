@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from labcal_cloud.pipeline.loop import PipelineTiming, Stages, run_pipeline
+from labcal_cloud.pipeline.loop import PipelineTiming, Stages, due_change_line, run_pipeline
 
 
 @dataclass
@@ -141,3 +141,23 @@ def test_a_stop_request_ends_an_idle_wait_without_waiting_it_out() -> None:
     run_pipeline(Script(records=[]).stages(), Silent(), stop, lambda _: None,
                  timing=PipelineTiming(idle_s=600))  # fmt: skip
     assert time.monotonic() - started < 60  # not the 600 s idle period
+
+
+def test_due_changes_are_named_by_serial_and_a_long_list_is_cut() -> None:
+    assert due_change_line(1, ["LP1000-0101 now ok"]) == "due state changed: LP1000-0101 now ok"
+    names = [f"S-{i} now due" for i in range(83)]
+    assert due_change_line(83, names) == (
+        "due state changed: S-0 now due, S-1 now due, S-2 now due, S-3 now due, S-4 now due"
+        " and 78 more"
+    )
+    assert due_change_line(3, []) == "due state changed for 3 device(s)"  # stages without names
+
+
+def test_the_loop_prints_the_changed_devices_of_the_pass() -> None:
+    script = Script(records=[0])
+    base = script.stages()
+    stages = replace(base, due_changed=lambda: ["LP100-0102 now due soon"])
+    stop = threading.Event()
+    lines: list[str] = []
+    run_pipeline(stages, ScriptedWake(script, stop, 1, False), stop, lines.append, once=True)
+    assert "pipeline: due state changed: LP100-0102 now due soon" in lines

@@ -160,5 +160,5 @@ def test_html_login_form_and_logout(world: World) -> None:
         follow_redirects=False,
     )
     assert r.status_code == 303
-    assert r.headers["location"] == "/devices"
+    assert r.headers["location"] == "/"  # the landing page of the role
     assert "Devices" in client.get("/devices").text

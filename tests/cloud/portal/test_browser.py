@@ -160,3 +160,12 @@ def test_download_and_verify_certificate(
     page.set_input_files("#file", str(bad))
     page.click("button:has-text('Verify')")
     assert page.inner_text("#verdict").startswith("Not valid")
+    # the machine-readable twin (DCC), linked from the verification page, verifies too
+    with page.expect_download() as download:
+        page.click("#dcc-link")
+    dcc_path = tmp_path / "certificate.dcc.xml"
+    download.value.save_as(dcc_path)
+    assert b"https://ptb.de/dcc" in dcc_path.read_bytes()
+    page.set_input_files("#file", str(dcc_path))
+    page.click("button:has-text('Verify')")
+    assert page.inner_text("#verdict").startswith("Valid: signature valid")

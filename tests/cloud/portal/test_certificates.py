@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fpdf import FPDF
 
+from labcal_cloud.certificates.profiles import CustomerProfile
 from labcal_cloud.certificates.signing import CertificateSigner
 
 from .engine_due import compute_due_states
@@ -118,6 +119,9 @@ def _pdf_text(pdf: bytes) -> str:
 
 
 def test_certificate_contains_the_full_protocol(world: World) -> None:
+    world.services.certificates.profiles.set_customer(
+        world.a.tenant.id, CustomerProfile("1 Lab Road, Town", next_due_on_certificate=True)
+    )
     c = record_calibration(world, _device(world), "C-1")
     text = _pdf_text(_pdf(world, c["id"]))
     for expected in (
@@ -138,8 +142,16 @@ def test_certificate_contains_the_full_protocol(world: World) -> None:
         "Lab A",
         "A Main building",
         c["verify_url"],
+        "1 Lab Road, Town",
     ):
         assert expected in text, expected
+
+
+def test_next_due_date_only_when_the_customer_asked_for_it(world: World) -> None:
+    """ISO/IEC 17025 §7.8.4.3: no recommended calibration interval unless agreed."""
+    c = record_calibration(world, _device(world), "C-1")
+    assert c["next_due"] == "2027-03-01"  # the portal still tracks it
+    assert "2027-03-01" not in _pdf_text(_pdf(world, c["id"]))
 
 
 def test_public_verification_page_shows_record_without_login(world: World) -> None:
@@ -183,8 +195,12 @@ def test_audit_export_zip_has_pdfs_and_csv_for_the_range(world: World) -> None:
     )
     assert r.status_code == 200
     zf = zipfile.ZipFile(io.BytesIO(r.content))
-    assert sorted(zf.namelist()) == sorted([f"{late['number']}.pdf", "certificates.csv"])
+    assert sorted(zf.namelist()) == sorted(
+        [f"{late['number']}.pdf", f"{late['number']}.dcc.xml", "certificates.csv"]
+    )
     rows = list(csv.DictReader(io.StringIO(zf.read("certificates.csv").decode())))
     assert [row["certificate"] for row in rows] == [late["number"]]
     assert world.services.certificates.signer.verify(zf.read(f"{late['number']}.pdf")).valid
+    assert world.services.certificates.dcc_signer.verify(zf.read(f"{late['number']}.dcc.xml")).valid
+    assert rows[0]["dcc_file"] == f"{late['number']}.dcc.xml"
     assert early["number"] not in r.content.decode("latin-1")

@@ -57,4 +57,19 @@ def test_device_page_shows_the_engines_due_state(world: World) -> None:
     assert reason == "due in 18 days: 365-day interval since the calibration on 2025-03-20"
     assert ">Due soon</span>" in page
     assert reason in page
-    assert "Next due</div><p>2026-03-20</p>" in page
+    assert 'Next due</div><p><time datetime="2026-03-20">Fri 20 Mar 2026</time></p>' in page
+
+
+def test_a_calibration_from_before_labcal_is_not_called_none(world: World) -> None:
+    """Seeded and migrated devices have a last calibration date but no LabCal certificate: the
+    page says so once, instead of a date beside "No calibration on record yet"."""
+    client = client_for(world)
+    headers = api_token(world, world.a.admin)
+    body = {"site_id": world.a.site.id, "serial": "D-9", "make": "Acme", "model": "P100"}
+    device_id = client.post("/api/v1/devices", json=body, headers=headers).json()["id"]
+    world.services.registry.mark_calibrated(device_id, datetime(2025, 6, 3, tzinfo=UTC), 365)
+    page = client.get(f"/devices/{device_id}", headers=headers).text
+    assert "No calibration on record yet." not in page
+    assert "none on record" not in page
+    assert "Tue 3 Jun 2025, before LabCal (no certificate here)" in page
+    assert "Calibrated before LabCal: its certificate is not in LabCal." in page

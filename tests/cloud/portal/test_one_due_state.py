@@ -91,7 +91,7 @@ def _seed(world: World) -> dict[str, str]:
 def _page_state(html: str) -> tuple[str, str]:
     """(label, next due) as the device page shows them."""
     label = re.search(r'Due state</div><span class="state \w+">([^<]+)</span>', html)
-    due = re.search(r"Next due</div><p>([^<]+)</p>", html)
+    due = re.search(r'Next due</div><p><time datetime="([^"]+)">', html)
     assert label is not None, html
     assert due is not None, html
     return label.group(1), due.group(1)

@@ -65,6 +65,13 @@ class Accounts:
             raise NotFoundError("tenant not found")
         return Tenant(row[0], row[1], row[2])
 
+    def customer_tenants(self) -> list[Tenant]:
+        """Every customer organisation, by name (for provider staff)."""
+        rows = self._db.query(
+            "SELECT id, name, kind FROM portal_tenants WHERE kind = 'customer' ORDER BY name, id"
+        )
+        return [Tenant(r[0], r[1], r[2]) for r in rows]
+
     def create_site(self, tenant_id: str, name: str, address: str = "") -> Site:
         if not name.strip():
             raise InvalidInputError("site name must not be empty")

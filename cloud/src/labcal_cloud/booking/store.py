@@ -19,9 +19,17 @@ from labcal_cloud.booking.planning import Slot, Technician, free_technician, sug
 from labcal_cloud.booking.ports import Mailer, ReminderControl
 from labcal_cloud.db.gateway import Database, Row
 from labcal_cloud.portal.runtime import Runtime
-from labcal_cloud.registry.store import Registry
+from labcal_cloud.registry.store import Registry, day_of
 
-__all__ = ["ACTIVE_BOOKING", "MISSED_AFTER_DAYS", "Booking", "Bookings", "active_booking_since"]
+__all__ = [
+    "ACTIVE_BOOKING",
+    "MISSED_AFTER_DAYS",
+    "AlreadyBookedError",
+    "BookedFor",
+    "Booking",
+    "Bookings",
+    "active_booking_since",
+]
 
 MISSED_AFTER_DAYS = 14
 ACTIVE_BOOKING = "b.status = 'confirmed' AND b.day >= ?"
@@ -32,6 +40,22 @@ holds its devices: confirmed, not done, and its day not more than 14 days past."
 def active_booking_since(today: date) -> str:
     """The parameter of :data:`ACTIVE_BOOKING`: the earliest day of a booking still held."""
     return (today - timedelta(days=MISSED_AFTER_DAYS)).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class BookedFor:
+    """The active booking a device is in."""
+
+    booking_id: str
+    day: date
+
+
+class AlreadyBookedError(ConflictError):
+    """A device to book is in an active booking already: names it and that booking."""
+
+    def __init__(self, serial: str, booking_id: str, day: date) -> None:
+        super().__init__(f"device SN {serial} is already booked for {day.isoformat()}")
+        self.serial, self.booking_id, self.day = serial, booking_id, day
 
 
 _COLS = "id, tenant_id, site_id, technician_id, day, pickup, status, created_by"
@@ -113,13 +137,14 @@ class Bookings:
                 raise InvalidInputError(f"device {device.serial} is not at site {site.name}")
         with self._db.transaction():
             active = self._db.one(
-                "SELECT b.day FROM portal_booking_devices bd JOIN portal_bookings b"
-                f" ON b.id = bd.booking_id WHERE {ACTIVE_BOOKING}"
-                f" AND bd.device_id IN ({', '.join('?' * len(ids))})",
+                "SELECT b.day, b.id, bd.device_id FROM portal_booking_devices bd"
+                f" JOIN portal_bookings b ON b.id = bd.booking_id WHERE {ACTIVE_BOOKING}"
+                f" AND bd.device_id IN ({', '.join('?' * len(ids))}) ORDER BY b.day",
                 [active_booking_since(self._today()), *ids],
             )
             if active is not None:
-                raise ConflictError(f"a device is already booked for {active[0]}")
+                device = self._registry.device(tenant_id, active[2])
+                raise AlreadyBookedError(device.serial, str(active[1]), day_of(active[0]))
             slot = self._slot(day)
             booking_id = self._rt.new_id()
             self._db.execute(
@@ -190,6 +215,16 @@ class Bookings:
             (tenant_id,),
         )
         return [self._booking(r) for r in rows]
+
+    def active_by_device(self, tenant_id: str) -> dict[str, BookedFor]:
+        """Each device of the tenant in an active booking: which booking, on which day."""
+        rows = self._db.query(
+            "SELECT bd.device_id, b.id, b.day FROM portal_booking_devices bd JOIN portal_bookings"
+            f" b ON b.id = bd.booking_id WHERE {ACTIVE_BOOKING} AND b.tenant_id = ?"
+            " ORDER BY b.day DESC",
+            (active_booking_since(self._today()), tenant_id),
+        )
+        return {r[0]: BookedFor(str(r[1]), day_of(r[2])) for r in rows}
 
     def booked_device_ids(self, tenant_id: str) -> set[str]:
         """Devices of the tenant in an active booking (not offered for another one)."""

@@ -30,6 +30,7 @@ class CertificateSigner:
     """Signs with the provider's key and verifies against the provider's certificate."""
 
     def __init__(self, key_file: Path, cert_file: Path) -> None:
+        self.key_file, self.cert_file = key_file, cert_file  # the DCC is signed with them too
         self._signer = signers.SimpleSigner.load(str(key_file), str(cert_file))  # type: ignore[no-untyped-call]
         if self._signer is None:
             raise ValueError(f"cannot load signing key {key_file} with certificate {cert_file}")

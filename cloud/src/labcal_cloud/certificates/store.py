@@ -14,11 +14,15 @@ from datetime import date, datetime, timedelta
 
 from labcal_cloud.accounts.errors import ConflictError, InvalidInputError, NotFoundError
 from labcal_cloud.accounts.store import Accounts
+from labcal_cloud.certificates.dcc import render_dcc
+from labcal_cloud.certificates.dcc_signing import DccSigner
 from labcal_cloud.certificates.document import build_document
 from labcal_cloud.certificates.pdf import render_certificate
+from labcal_cloud.certificates.profiles import CertificateProfiles
 from labcal_cloud.certificates.signing import CertificateSigner
 from labcal_cloud.db.gateway import Database, Row
 from labcal_cloud.engine.errors import RecordRejectedError
+from labcal_cloud.engine.record_codec import record_from_json
 from labcal_cloud.engine.records import CalibrationRecord, record_from_run
 from labcal_cloud.engine.store_sql import SqlEngineRepository
 from labcal_cloud.portal.runtime import Runtime
@@ -94,6 +98,8 @@ class Certificates:
     ) -> None:
         self._db, self._rt, self._accounts, self._registry = db, runtime, accounts, registry
         self._signer, self._provider, self._base_url = signer, provider, base_url
+        self.profiles = CertificateProfiles(db, runtime)
+        self._dcc_signer: DccSigner | None = None
 
     @property
     def signer(self) -> CertificateSigner:
@@ -102,6 +108,13 @@ class Certificates:
                 "no signing key configured (LABCAL_SIGNING_KEY/LABCAL_SIGNING_CERT)"
             )
         return self._signer
+
+    @property
+    def dcc_signer(self) -> DccSigner:
+        """XML-DSig with the same key and certificate as the PDF's signature."""
+        if self._dcc_signer is None:
+            self._dcc_signer = DccSigner(self.signer.key_file, self.signer.cert_file)
+        return self._dcc_signer
 
     def record(
         self,
@@ -164,18 +177,25 @@ class Certificates:
         code = self._rt.new_secret()[:20]
         next_due = record.ended_at.date() + timedelta(days=interval_days)
         number = certificate_number(record)
+        customer = self.profiles.customer(tenant_id)
+        site = self._accounts.site(tenant_id, site_id)
         doc = build_document(
             run,
             record,
             number=number,
-            provider=self._provider,
+            laboratory=self.profiles.issuer_for(tenant_id, self._provider),
             customer=self._accounts.tenant(tenant_id).name,
-            site=self._accounts.site(tenant_id, site_id).name,
+            customer_address=customer.address,
+            site=site.name,
+            site_address=site.address,
             balance_traceability=balance_traceability,
-            next_due=next_due,
+            issued_at=self._rt.now(),
+            next_due=next_due if customer.next_due_on_certificate else None,
             verify_url=f"{self._base_url}/verify/{code}",
+            as_found=self._as_found_of(tenant_id, record),
         )
         signed = self.signer.sign(render_certificate(doc))
+        dcc = self.dcc_signer.sign(render_dcc(doc))
         summary = {
             "number": number,
             "device": doc.device,
@@ -194,8 +214,8 @@ class Certificates:
         with self._db.transaction():
             self._db.execute(
                 "INSERT INTO portal_calibrations (id, tenant_id, device_id, performed_at, next_due,"
-                " passed, operator, record_json, verify_code, pdf_sha256, pdf_b64, record_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " passed, operator, record_json, verify_code, pdf_sha256, pdf_b64, record_id,"
+                " dcc_xml, dcc_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record_id.hex,
                     tenant_id,
@@ -209,11 +229,36 @@ class Certificates:
                     hashlib.sha256(signed).hexdigest(),
                     base64.b64encode(signed).decode(),
                     str(record_id),
+                    dcc.decode(),
+                    hashlib.sha256(dcc).hexdigest(),
                 ),
             )
             if record.passed:
                 self._registry.mark_calibrated(device_id, record.ended_at, interval_days)
         return self.get(tenant_id, record_id.hex)
+
+    def _as_found_of(self, tenant_id: str, record: CalibrationRecord) -> CalibrationRecord | None:
+        """For an as-left record: the latest as-found calibration of the same pipette before
+        it (not after an earlier as-left one), whose results the certificate states too."""
+        if record.phase != "as_left":
+            return None
+        p, rid = record.pipette, record.record_id
+        rows = self._db.query(
+            "SELECT phase, record_json FROM calibration_record WHERE tenant = ?"
+            " AND pipette_serial = ? AND pipette_model = ? AND kind = 'calibration'"
+            " AND ended_at <= ? AND record_id <> ? ORDER BY ended_at DESC LIMIT 1",
+            (
+                tenant_id,
+                p.serial,
+                p.model,
+                self._db.at(record.ended_at),
+                rid if self._db.is_postgres else str(rid),
+            ),
+        )
+        if not rows or rows[0][0] != "as_found":
+            return None
+        raw = rows[0][1]
+        return record_from_json(json.loads(raw) if isinstance(raw, str | bytes) else raw)
 
     def get(self, tenant_id: str, calibration_id: str) -> Calibration:
         row = self._db.one(
@@ -241,6 +286,30 @@ class Certificates:
             raise NotFoundError("certificate not found")
         return _calibration(row), base64.b64decode(row[9])
 
+    def dcc(self, tenant_id: str, calibration_id: str) -> tuple[Calibration, bytes]:
+        """The signed DCC (XML) of a certificate."""
+        row = self._db.one(
+            f"SELECT {_COLS}, dcc_xml FROM portal_calibrations WHERE id = ? AND tenant_id = ?",
+            (calibration_id, tenant_id),
+        )
+        if row is None:
+            raise NotFoundError("certificate not found")
+        if row[9] is None:
+            raise NotFoundError("this certificate was issued before DCCs were written")
+        return _calibration(row), str(row[9]).encode()
+
+    def dcc_by_code(self, code: str) -> tuple[Calibration, bytes, str]:
+        """The signed DCC by the certificate's verification code, with its stored hash."""
+        row = self._db.one(
+            f"SELECT {_COLS}, dcc_xml, dcc_sha256 FROM portal_calibrations WHERE verify_code = ?",
+            (code,),
+        )
+        if row is None:
+            raise NotFoundError("no certificate with this verification code")
+        if row[9] is None:
+            raise NotFoundError("this certificate was issued before DCCs were written")
+        return _calibration(row), str(row[9]).encode(), str(row[10])
+
     def by_code(self, code: str) -> tuple[Calibration, str]:
         """The public view of a certificate by its verification code, with the stored hash."""
         row = self._db.one(
@@ -251,11 +320,13 @@ class Certificates:
         return _calibration(row), row[9]
 
     def audit_export(self, tenant_id: str, start: date, end: date) -> bytes:
-        """A ZIP of the signed certificates performed in ``[start, end]`` plus an index CSV."""
+        """A ZIP of the signed certificates (PDF and DCC) performed in ``[start, end]`` plus an
+        index CSV."""
         if end < start:
             raise InvalidInputError("the end date is before the start date")
         rows = self._db.query(
-            f"SELECT {_COLS}, pdf_b64, pdf_sha256 FROM portal_calibrations WHERE tenant_id = ?"
+            f"SELECT {_COLS}, pdf_b64, pdf_sha256, dcc_xml FROM portal_calibrations"
+            " WHERE tenant_id = ?"
             " AND performed_at >= ? AND performed_at < ? ORDER BY performed_at",
             (tenant_id, start.isoformat(), (end + timedelta(days=1)).isoformat()),
         )
@@ -272,6 +343,7 @@ class Certificates:
                 "operator",
                 "sha256",
                 "file",
+                "dcc_file",
             ]
         )
         out = io.BytesIO()
@@ -280,6 +352,9 @@ class Certificates:
                 c = _calibration(r)
                 name = f"{c.number}.pdf"
                 zf.writestr(name, base64.b64decode(r[9]))
+                dcc_name = f"{c.number}.dcc.xml" if r[11] is not None else ""
+                if dcc_name:
+                    zf.writestr(dcc_name, str(r[11]).encode())
                 writer.writerow(
                     [
                         c.number,
@@ -291,6 +366,7 @@ class Certificates:
                         c.operator,
                         r[10],
                         name,
+                        dcc_name,
                     ]
                 )
             zf.writestr("certificates.csv", index.getvalue())

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["DEFAULT_SUBJECTS", "Message", "render_due_step", "render_onboarding_step"]
+__all__ = [
+    "ACTION_LINE",
+    "DEFAULT_SUBJECTS",
+    "Message",
+    "MessageParts",
+    "message_parts",
+    "render_due_step",
+    "render_onboarding_step",
+]
 
 DEFAULT_SUBJECTS: Final[dict[str, str]] = {
     "initial": "Calibration of {model} {serial} due on {due_date}",
@@ -16,6 +24,8 @@ DEFAULT_SUBJECTS: Final[dict[str, str]] = {
     "day_3": "Register your first pipettes in LabCal",
     "day_7": "Your LabCal overview: what is due and when",
 }
+
+ACTION_LINE: Final = "Book its calibration in one click:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +49,7 @@ def render_due_step(
     subject = template.format(model=model, serial=serial, due_date=due_date)
     body = (
         f"{model} {serial}: {reason}.\n\n"
-        f"Book its calibration in one click:\n{booking_url}\n\n"
+        f"{ACTION_LINE}\n{booking_url}\n\n"
         "You receive this because you look after this device in LabCal. "
         "Reminders stop as soon as it is booked."
     )
@@ -53,3 +63,31 @@ def render_onboarding_step(step: str, *, name: str, portal_url: str) -> Message:
         "day_7": "your overview shows every device's due state and the bookings to make.",
     }
     return Message(DEFAULT_SUBJECTS[step], f"Hello {name},\n\n{lines[step]}\n\n{portal_url}\n")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageParts:
+    """A reminder's text as a person reads it: paragraphs and the one call to action."""
+
+    paragraphs: tuple[str, ...]
+    action_url: str | None
+    action_label: str
+
+
+def message_parts(body: str) -> MessageParts:
+    """Split a step's plain-text body into paragraphs and its link: the line after
+    "Book its calibration in one click:" (or any line that is a URL) is the call to action."""
+    paragraphs: list[str] = []
+    url: str | None = None
+    label = "Open LabCal"
+    for block in body.split("\n\n"):
+        lines = [x.strip() for x in block.strip().splitlines() if x.strip()]
+        links = [x for x in lines if x.startswith(("http://", "https://")) and " " not in x]
+        if links and url is None:
+            url = links[0]
+            if ACTION_LINE in lines:
+                label = "Book calibration"
+            lines = [x for x in lines if x not in links and x != ACTION_LINE]
+        if lines:
+            paragraphs.append(" ".join(lines))
+    return MessageParts(tuple(paragraphs), url, label)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from labcal_cloud.pipeline.wake import Wake
 
-__all__ = ["PassReport", "PipelineTiming", "Stages", "run_pipeline"]
+__all__ = ["PassReport", "PipelineTiming", "Stages", "due_change_line", "run_pipeline"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class Stages:
     due: Callable[[], int]  # due-state changes
     forecast: Callable[[], int]  # maintenance alerts raised
     plan: Callable[[], int]  # reminder steps newly planned
+    due_changed: Callable[[], Sequence[str]] = tuple  # the last due pass's changes, by serial
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class PassReport:
     records: int = 0
     certificates: list[str] = field(default_factory=list)
     due_changes: int | None = None  # None: not refreshed this pass
+    due_changed: list[str] = field(default_factory=list)  # "<serial> now <state>", when known
     alerts: int | None = None
     planned: int | None = None
 
@@ -74,6 +76,7 @@ def _one_pass(stages: Stages, schedule: _Schedule, now: float, woken: bool) -> P
     if schedule.due_now(now, woken, changed):
         schedule.last_due = now
         report.due_changes = stages.due()
+        report.due_changed = list(stages.due_changed())
         if schedule.forecast_now(now, changed):
             schedule.last_forecast = now
             report.alerts = stages.forecast()
@@ -81,11 +84,24 @@ def _one_pass(stages: Stages, schedule: _Schedule, now: float, woken: bool) -> P
     return report
 
 
+SHOWN_CHANGES = 5
+
+
+def due_change_line(count: int, changed: Sequence[str]) -> str:
+    """``due state changed: LP1000-0101 now ok`` — the devices by serial, the first
+    :data:`SHOWN_CHANGES` of a long list and how many more."""
+    if not changed:
+        return f"due state changed for {count} device(s)"
+    head = ", ".join(changed[:SHOWN_CHANGES])
+    more = count - min(len(changed), SHOWN_CHANGES)
+    return f"due state changed: {head}" + (f" and {more} more" if more > 0 else "")
+
+
 def _say_report(report: PassReport, say: Callable[[str], None]) -> None:
     for line in report.certificates:
         say(f"pipeline: {line}")
     if report.due_changes:
-        say(f"pipeline: due state changed for {report.due_changes} device(s)")
+        say(f"pipeline: {due_change_line(report.due_changes, report.due_changed)}")
     if report.alerts:
         say(f"pipeline: {report.alerts} maintenance alert(s) raised")
     if report.planned:

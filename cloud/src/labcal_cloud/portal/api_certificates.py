@@ -34,6 +34,7 @@ class CalibrationOut(BaseModel):
     passed: bool
     operator: str
     certificate_url: str
+    dcc_url: str  # the machine-readable certificate (PTB DCC, XML, XML-DSig signed)
     verify_url: str
 
     @classmethod
@@ -47,6 +48,7 @@ class CalibrationOut(BaseModel):
             passed=c.passed,
             operator=c.operator,
             certificate_url=f"/api/v1/calibrations/{c.id}/certificate.pdf",
+            dcc_url=f"/api/v1/calibrations/{c.id}/certificate.xml",
             verify_url=f"{base_url}/verify/{c.verify_code}",
         )
 
@@ -106,6 +108,21 @@ def certificate_pdf(calibration_id: str, p: CurrentPrincipal, s: ServicesDep) ->
     )
 
 
+@router.get("/calibrations/{calibration_id}/certificate.xml", response_class=Response)
+def certificate_dcc(calibration_id: str, p: CurrentPrincipal, s: ServicesDep) -> Response:
+    """The certificate as a PTB Digital Calibration Certificate (DCC 3.3.0), signed (XML-DSig)."""
+    c, xml = s.certificates.dcc(p.tenant_id, calibration_id)
+    return dcc_response(c, xml)
+
+
+def dcc_response(c: Calibration, xml: bytes) -> Response:
+    return Response(
+        xml,
+        media_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{c.number}.dcc.xml"'},
+    )
+
+
 @router.get("/verify/{code}", tags=["public"])
 def public_certificate(code: str, s: ServicesDep) -> PublicCertificateOut:
     c, sha = s.certificates.by_code(code)
@@ -128,6 +145,29 @@ def verify_pdf(
 ) -> VerificationOut:
     """Check a certificate file's signature; with ``code``, also that it is that record's file."""
     return verification(s, pdf, code)
+
+
+@router.post("/verify/dcc", tags=["public"])
+def verify_dcc(
+    s: ServicesDep,
+    xml: bytes = Body(media_type="application/xml", max_length=20_000_000),
+    code: str | None = None,
+) -> VerificationOut:
+    """Check a DCC file's XML signature; with ``code``, also that it is that record's file."""
+    result = s.certificates.dcc_signer.verify(xml)
+    matches = None
+    if code:
+        _, _, sha = s.certificates.dcc_by_code(code)
+        matches = hashlib.sha256(xml).hexdigest() == sha
+    reason = result.reason
+    if result.valid and matches is False:
+        reason = "validly signed, but not the DCC of this verification code"
+    return VerificationOut(
+        valid=result.valid and matches is not False,
+        reason=reason,
+        signer=result.signer,
+        matches_record=matches,
+    )
 
 
 @router.get("/audit-export", response_class=Response)

@@ -14,13 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from labcal_cloud.accounts.errors import PortalError, RateLimitedError
 from labcal_cloud.accounts.oidc import OidcLogin
 from labcal_cloud.accounts.passwords import PasswordHashing
 from labcal_cloud.accounts.store import Accounts
@@ -33,19 +30,23 @@ from labcal_cloud.db.gateway import Database, connect
 from labcal_cloud.portal import (
     api_accounts,
     api_booking,
+    api_certificate_settings,
     api_certificates,
     api_devices,
     api_preferences,
     api_reports,
     pages,
+    pages_audit,
     pages_booking,
     pages_devices,
     pages_inbox,
+    pages_policy_visits,
     pages_preferences,
+    pages_provider,
     pages_reports,
     pages_sso,
 )
-from labcal_cloud.portal.auth import LoginRequiredError
+from labcal_cloud.portal.error_pages import install_error_pages
 from labcal_cloud.portal.notification_prefs import NotificationPrefs
 from labcal_cloud.portal.runtime import Runtime, system_runtime
 from labcal_cloud.portal.schema import apply_migrations
@@ -125,6 +126,7 @@ def create_app(
         api_accounts.router,
         api_devices.router,
         api_certificates.router,
+        api_certificate_settings.router,
         api_booking.router,
         api_reports.router,
         api_preferences.router,
@@ -137,6 +139,9 @@ def create_app(
         pages_devices.router,
         pages_booking.router,
         pages_reports.router,
+        pages_provider.router,
+        pages_audit.router,
+        pages_policy_visits.router,
         pages_preferences.router,
         pages_inbox.page_router,
         pages_sso.router,
@@ -144,18 +149,5 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.exception_handler(PortalError)
-    async def portal_error(request: Request, exc: PortalError) -> Response:
-        if isinstance(exc, LoginRequiredError) and not request.url.path.startswith("/api/"):
-            target = quote(
-                str(request.url.path) + ("?" + request.url.query if request.url.query else "")
-            )
-            return RedirectResponse(f"/login?next={target}", status_code=303)
-        headers = (
-            {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimitedError) else {}
-        )
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": str(exc)}, exc.status_code, headers=headers)
-        return pages.error_page(request, exc.status_code, str(exc), headers)
-
+    install_error_pages(app)
     return app

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from labcal_cloud.accounts.errors import AuthError, ForbiddenError
+from labcal_cloud.accounts.errors import AuthError, ForbiddenError, PortalError
 from labcal_cloud.accounts.model import PROVIDER_ROLES, Principal, Role
 from labcal_cloud.portal.services import Services
 
@@ -15,9 +15,11 @@ __all__ = [
     "SESSION_COOKIE",
     "CurrentPrincipal",
     "LabAdmin",
+    "MaybePrincipal",
     "ProviderStaff",
     "ServicesDep",
     "get_services",
+    "signed_in",
 ]
 
 SESSION_COOKIE = "labcal_session"
@@ -54,10 +56,26 @@ async def get_principal(request: Request, services: ServicesDep) -> Principal:
             sent = value if isinstance(value, str) else ""
         if not hmac.compare_digest(sent.encode(), principal.csrf_token.encode()):
             raise ForbiddenError("missing or wrong CSRF token")
+    request.state.principal = principal  # for the error page's menu
     return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def signed_in(request: Request) -> Principal | None:
+    """The session's user, or None: for public pages that show the menu to a signed-in user."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        principal: Principal = get_services(request).accounts.session(token)
+    except PortalError:
+        return None
+    return principal
+
+
+MaybePrincipal = Annotated[Principal | None, Depends(signed_in)]
 
 
 def require_lab_admin(principal: CurrentPrincipal) -> Principal:

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from labcal_cloud.accounts.errors import AuthError, ConflictError, InvalidInputError, NotFoundError
+from labcal_cloud.accounts.model import Principal
 from labcal_cloud.portal.api_accounts import client_key, set_session_cookie
 from labcal_cloud.portal.auth import SESSION_COOKIE, CurrentPrincipal, ServicesDep
 from labcal_cloud.portal.templating import render
 from labcal_cloud.registry.model import COLOURS, DueState
 from labcal_cloud.registry.store import OrderItem
 
-__all__ = ["error_page", "router", "safe_next"]
+__all__ = ["landing_page", "router", "safe_next"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,21 +31,22 @@ LABELS = {
 STATES = [(s, COLOURS[s], LABELS[s]) for s in LABELS]
 
 
-def error_page(request: Request, status: int, message: str, headers: dict[str, str]) -> Response:
-    return render(request, "error.html", status, headers, status=status, message=message)
-
-
 def safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/devices"
+    return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
 @router.get("/", response_class=RedirectResponse)
-def home() -> RedirectResponse:
-    return RedirectResponse("/devices", status_code=303)
+def home(p: CurrentPrincipal) -> RedirectResponse:
+    """The landing page of the role: planning for provider staff, the devices for a lab."""
+    return RedirectResponse(landing_page(p), status_code=303)
+
+
+def landing_page(p: Principal) -> str:
+    return "/provider/planning" if p.is_provider else "/devices"
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/devices") -> Response:
+def login_form(request: Request, next: str = "/") -> Response:
     return render(request, "login.html", next=safe_next(next), email="", error=None)
 
 
@@ -54,7 +56,7 @@ def login(
     s: ServicesDep,
     email: Annotated[str, Form(max_length=254)],
     password: Annotated[str, Form(max_length=1024)],
-    next: Annotated[str, Form()] = "/devices",
+    next: Annotated[str, Form()] = "/",
 ) -> Response:
     try:
         token, _ = s.accounts.login(email, password, client_key(request))
@@ -115,6 +117,7 @@ def overview(
         principal=p,
         sites=s.accounts.sites(p.tenant_id),
         lines=lines,
+        booked=s.bookings.active_by_device(p.tenant_id),
         counts=counts,
         total=sum(counts.values()),
         ask_nps=not p.is_provider and bool(counts) and not s.reports.has_answered_nps(p.user),
@@ -164,7 +167,12 @@ def add_device(
 @router.get("/devices/import", response_class=HTMLResponse)
 def import_form(request: Request, p: CurrentPrincipal, s: ServicesDep) -> Response:
     return render(
-        request, "import.html", principal=p, sites=s.accounts.sites(p.tenant_id), result=None
+        request,
+        "import.html",
+        principal=p,
+        sites=s.accounts.sites(p.tenant_id),
+        result=None,
+        error=None,
     )
 
 
@@ -177,16 +185,26 @@ async def import_devices(
     site_id: Annotated[str, Form(max_length=64)],
 ) -> Response:
     raw = await file.read(2_000_001)
+    sites = s.accounts.sites(p.tenant_id)
+    error = None
     if len(raw) > 2_000_000:
-        raise InvalidInputError("the CSV file is larger than 2 MB; split it")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInputError("the CSV file must be UTF-8 text") from exc
+        error = "The CSV file is larger than 2 MB; split it into smaller files."
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = ""
+        if not text or "\x00" in text:
+            error = (
+                f"{file.filename or 'The file'} is not a CSV text file (UTF-8). Save the sheet"
+                " as “CSV UTF-8” and choose that file."
+            )
+    if error is not None:
+        return render(
+            request, "import.html", 422, principal=p, sites=sites, result=None, error=error
+        )
     result = s.registry.import_csv(p.tenant_id, text, site_id)
-    return render(
-        request, "import.html", principal=p, sites=s.accounts.sites(p.tenant_id), result=result
-    )
+    return render(request, "import.html", principal=p, sites=sites, result=result, error=None)
 
 
 @router.get("/claim/{code}", response_class=HTMLResponse)

@@ -12,7 +12,9 @@ from labcal_cloud.accounts.errors import ConflictError, InvalidInputError, NotFo
 from labcal_cloud.accounts.model import Principal
 from labcal_cloud.booking.links import LinkError, verify_booking_link
 from labcal_cloud.booking.planning import bundle_for_site
+from labcal_cloud.booking.store import AlreadyBookedError
 from labcal_cloud.portal.auth import CurrentPrincipal, ServicesDep
+from labcal_cloud.portal.error_pages import error_page
 from labcal_cloud.portal.services import Services
 from labcal_cloud.portal.templating import render
 
@@ -30,23 +32,18 @@ def _form(
     checked: set[str],
     error: str | None = None,
     status: int = 200,
+    conflict: AlreadyBookedError | None = None,
 ) -> Response:
+    """The booking form of a site: its devices due in the next weeks (plus those asked for);
+    a device in an active booking is listed as booked, with its day, and cannot be ticked."""
     site = s.accounts.site(p.tenant_id, site_id)
     today = s.runtime.now().date()
-    booked = s.bookings.booked_device_ids(p.tenant_id)
-    lines = [
-        x
-        for x in bundle_for_site(
-            s.registry.overview(p.tenant_id, today, site.id), site.id, today, WEEKS
-        )
-        if x.device.id not in booked
-    ]
-    extra = [
-        x
-        for x in s.registry.overview(p.tenant_id, today, site.id)
-        if x.device.id in checked and x not in lines
-    ]
+    booked = s.bookings.active_by_device(p.tenant_id)
+    overview = s.registry.overview(p.tenant_id, today, site.id)
+    lines = bundle_for_site(overview, site.id, today, WEEKS)
+    extra = [x for x in overview if x.device.id in checked and x not in lines]
     lines = extra + lines
+    free = {x.device.id for x in lines if x.device.id not in booked}
     return render(
         request,
         "book.html",
@@ -54,15 +51,30 @@ def _form(
         principal=p,
         site=site,
         lines=lines,
-        checked=checked or {x.device.id for x in lines},
+        booked=booked,
+        checked=(checked & free) if checked else free,
+        free=len(free),
         slots=s.bookings.slots(),
         weeks=WEEKS,
         error=error,
+        conflict=conflict,
     )
 
 
 @router.get("/book", response_class=HTMLResponse)
-def book_from_link(token: str, request: Request, p: CurrentPrincipal, s: ServicesDep) -> Response:
+def book_from_link(
+    request: Request, p: CurrentPrincipal, s: ServicesDep, token: str = ""
+) -> Response:
+    if not token:
+        return error_page(
+            request,
+            404,
+            "This address opens from the “book in one click” link of a reminder, and the link"
+            " is missing here.",
+            next_step="Open the reminder in your inbox and use its button, or book from the"
+            " Bookings page by site.",
+            back=("/bookings", "Go to Bookings"),
+        )
     try:
         link = verify_booking_link(s.link_secret, token, s.runtime.now().date())
     except LinkError as exc:
@@ -81,7 +93,9 @@ def book_from_link(token: str, request: Request, p: CurrentPrincipal, s: Service
 
 
 @router.get("/bookings/new", response_class=HTMLResponse)
-def book_site(site_id: str, request: Request, p: CurrentPrincipal, s: ServicesDep) -> Response:
+def book_site(request: Request, p: CurrentPrincipal, s: ServicesDep, site_id: str = "") -> Response:
+    if not site_id:
+        return RedirectResponse("/bookings", status_code=303)
     return _form(request, p, s, site_id, set())
 
 
@@ -91,14 +105,23 @@ def create_booking(
     p: CurrentPrincipal,
     s: ServicesDep,
     site_id: Annotated[str, Form(max_length=64)],
-    day: Annotated[date, Form()],
-    device_ids: Annotated[list[str], Form()],
+    day: Annotated[date | None, Form()] = None,
+    device_ids: Annotated[list[str] | None, Form()] = None,
     pickup: Annotated[bool, Form()] = False,
 ) -> Response:
+    ids = device_ids or []
+    if not ids:
+        return _form(request, p, s, site_id, set(), "Tick at least one device to book.", 422)
+    if day is None:
+        return _form(request, p, s, site_id, set(ids), "Choose a day for the visit.", 422)
     try:
-        booking = s.bookings.book(p.user, site_id, day, device_ids, pickup)
+        booking = s.bookings.book(p.user, site_id, day, ids, pickup)
+    except AlreadyBookedError as exc:
+        return _form(request, p, s, site_id, set(ids), None, exc.status_code, exc)
     except (ConflictError, InvalidInputError) as exc:
-        return _form(request, p, s, site_id, set(device_ids), str(exc), exc.status_code)
+        message = str(exc)
+        text = f"{message[:1].upper()}{message[1:]}."
+        return _form(request, p, s, site_id, set(ids), text, exc.status_code)
     return RedirectResponse(f"/bookings/{booking.id}", status_code=303)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from labcal_cloud.accounts.errors import NotFoundError
 from labcal_cloud.certificates.store import Calibration
-from labcal_cloud.portal.api_certificates import verification
-from labcal_cloud.portal.auth import CurrentPrincipal, ServicesDep
+from labcal_cloud.portal.api_certificates import dcc_response, verification, verify_dcc
+from labcal_cloud.portal.auth import CurrentPrincipal, MaybePrincipal, ServicesDep
 from labcal_cloud.portal.pages import LABELS
 from labcal_cloud.portal.templating import render
 from labcal_cloud.reports.svg_charts import bar_chart, line_chart
@@ -72,6 +75,7 @@ def device_page(device_id: str, request: Request, p: CurrentPrincipal, s: Servic
         label=LABELS[due.state],
         history=list(reversed(history)),
         charts=charts,
+        booked=s.bookings.active_by_device(p.tenant_id).get(device.id),
     )
 
 
@@ -85,15 +89,67 @@ def certificate_pdf(calibration_id: str, p: CurrentPrincipal, s: ServicesDep) ->
     )
 
 
+@router.get("/verify", response_class=HTMLResponse)
+def verify_lookup(request: Request, p: MaybePrincipal, code: str = "") -> Response:
+    """The public start of a verification: enter the code printed on the certificate."""
+    code = code.strip()
+    if code:
+        return RedirectResponse(f"/verify/{quote(code, safe='')}", status_code=303)
+    return render(request, "verify_lookup.html", principal=p)
+
+
+@router.get("/certificates/{calibration_id}.dcc.xml", response_class=Response)
+def certificate_dcc(calibration_id: str, p: CurrentPrincipal, s: ServicesDep) -> Response:
+    c, xml = s.certificates.dcc(p.tenant_id, calibration_id)
+    return dcc_response(c, xml)
+
+
+@router.get("/verify/{code}/dcc.xml", response_class=Response)
+def verify_dcc_download(code: str, s: ServicesDep) -> Response:
+    """The DCC of the certificate with this verification code (the code is printed on it)."""
+    c, xml, _ = s.certificates.dcc_by_code(code)
+    return dcc_response(c, xml)
+
+
 @router.get("/verify/{code}", response_class=HTMLResponse)
-def verify_page(code: str, request: Request, s: ServicesDep) -> Response:
+def verify_page(code: str, request: Request, s: ServicesDep, p: MaybePrincipal) -> Response:
     c, sha = s.certificates.by_code(code)
-    return render(request, "verify.html", c=c, sha=sha, code=code, result=None)
+    return render(
+        request,
+        "verify.html",
+        principal=p,
+        c=c,
+        sha=sha,
+        code=code,
+        result=None,
+        dcc=_dcc_sha(s, code),
+    )
+
+
+def _dcc_sha(s: ServicesDep, code: str) -> str | None:
+    try:
+        return s.certificates.dcc_by_code(code)[2]
+    except NotFoundError:  # issued before DCCs were written
+        return None
 
 
 @router.post("/verify/{code}", response_class=HTMLResponse)
-async def verify_upload(code: str, request: Request, s: ServicesDep, file: UploadFile) -> Response:
+async def verify_upload(
+    code: str, request: Request, s: ServicesDep, p: MaybePrincipal, file: UploadFile
+) -> Response:
     c, sha = s.certificates.by_code(code)
     data = await file.read(20_000_001)
-    result = await run_in_threadpool(verification, s, data, code)  # pyHanko runs its own loop
-    return render(request, "verify.html", c=c, sha=sha, code=code, result=result)
+    if data.lstrip()[:1] == b"<":  # a DCC (XML), not a PDF
+        result = await run_in_threadpool(verify_dcc, s, data, code)
+    else:
+        result = await run_in_threadpool(verification, s, data, code)  # pyHanko: own loop
+    return render(
+        request,
+        "verify.html",
+        principal=p,
+        c=c,
+        sha=sha,
+        code=code,
+        result=result,
+        dcc=_dcc_sha(s, code),
+    )

@@ -9,22 +9,15 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from labcal_cloud.db.gateway import Database
+from labcal_cloud.notify.messages import message_parts
 from labcal_cloud.portal.auth import CurrentPrincipal, ServicesDep
-from labcal_cloud.portal.templating import templates
+from labcal_cloud.portal.formatting import ago, when
+from labcal_cloud.portal.templating import render
 
 __all__ = ["InboxMessageOut", "page_router", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"])
 page_router = APIRouter(include_in_schema=False)
-
-_PAGE = templates.env.from_string(
-    """{% extends "base.html" %}{% block title %}Inbox{% endblock %}{% block content %}
-<h1>Inbox</h1>
-{% if not messages %}<p>No reminders yet.</p>{% endif %}
-{% for m in messages %}<article><h2>{{ m.subject }}</h2><p><small>{{ m.created_at }}</small></p>
-<pre style="white-space: pre-wrap">{{ m.body }}</pre></article>{% endfor %}
-{% endblock %}"""
-)
 
 
 class InboxMessageOut(BaseModel):
@@ -62,5 +55,11 @@ def inbox(p: CurrentPrincipal, s: ServicesDep, limit: int = 100) -> list[InboxMe
 
 @page_router.get("/inbox", response_class=HTMLResponse)
 def inbox_page(request: Request, p: CurrentPrincipal, s: ServicesDep) -> HTMLResponse:
-    html = _PAGE.render(request=request, principal=p, messages=_messages(p, s, 100))
-    return HTMLResponse(html)
+    """Each reminder as a card: subject, when it came (relative and exact), its text and the
+    call to action as a button."""
+    now = s.runtime.now()
+    cards = [
+        (m, message_parts(m.body), ago(m.created_at, now), when(m.created_at))
+        for m in _messages(p, s, 100)
+    ]
+    return render(request, "inbox.html", principal=p, cards=cards)

@@ -16,6 +16,14 @@ from labcal_cloud.reports.svg_charts import bar_chart
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+STATE_FILLS = {  # readable on white, in the order of urgency
+    DueState.BLOCKED: "#7a1b14",
+    DueState.OVERDUE: "#b3261e",
+    DueState.DUE: "#a35f00",
+    DueState.DUE_SOON: "#d08c00",
+    DueState.OK: "#1b7f3b",
+    DueState.UNKNOWN: "#5f6368",
+}
 
 
 def _pct(value: float | None) -> str:
@@ -54,6 +62,7 @@ def kpi_page(request: Request, p: ProviderStaff, s: ServicesDep) -> Response:
         [LABELS[x] for x in order],
         [states.get(x, 0) for x in order],
         "devices",
+        [STATE_FILLS[x] for x in order],
     )
     plan = s.reports.heat_map(12)
     weekly = bar_chart(

@@ -15,12 +15,12 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/sso/start", response_class=RedirectResponse)
-def sso_start(organisation: str, next: str = "/devices") -> RedirectResponse:
+def sso_start(organisation: str, next: str = "/") -> RedirectResponse:
     return RedirectResponse(f"/sso/{organisation.strip()}/login?next={safe_next(next)}", 303)
 
 
 @router.get("/sso/{tenant_id}/login", response_class=RedirectResponse)
-def sso_login(tenant_id: str, s: ServicesDep, next: str = "/devices") -> RedirectResponse:
+def sso_login(tenant_id: str, s: ServicesDep, next: str = "/") -> RedirectResponse:
     return RedirectResponse(s.oidc.start(tenant_id, safe_next(next)), status_code=303)
 
 

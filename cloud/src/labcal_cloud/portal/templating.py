@@ -9,9 +9,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from labcal_cloud.portal import formatting
+
 __all__ = ["render", "templates"]
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.filters["day"] = formatting.day
+templates.env.filters["when"] = formatting.when
 
 
 def render(

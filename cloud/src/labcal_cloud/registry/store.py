@@ -18,6 +18,7 @@ __all__ = [
     "DeviceLine",
     "ImportResult",
     "OrderItem",
+    "OrderSummary",
     "Registry",
     "day_of",
     "device_from_row",
@@ -37,6 +38,13 @@ RANKED = (
 ENGINE_JOIN = " LEFT JOIN device_due_state e ON e.device_id = d.id AND e.tenant = d.tenant_id"
 ENGINE_RANK = " ".join(f"WHEN '{state.value}' THEN {RANKED.index(state)}" for state in RANKED)
 RANK = f"CASE e.status {ENGINE_RANK} ELSE {RANKED.index(DueState.UNKNOWN)} END"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSummary:
+    order_ref: str
+    devices: int
+    claimed: int
 
 
 def day_of(value: object) -> date:
@@ -121,6 +129,14 @@ class Registry:
             f"SELECT {_COLS} FROM portal_devices WHERE order_ref = ? ORDER BY serial", (order_ref,)
         )
         return [device_from_row(r) for r in rows]
+
+    def orders(self) -> list[OrderSummary]:
+        """The provider's orders, newest reference first: devices sold and how many are claimed."""
+        rows = self._db.query(
+            "SELECT order_ref, COUNT(*), COUNT(tenant_id) FROM portal_devices"
+            " WHERE order_ref <> '' GROUP BY order_ref ORDER BY order_ref DESC"
+        )
+        return [OrderSummary(r[0], int(r[1]), int(r[2])) for r in rows]
 
     # -- customer side ------------------------------------------------------------------------
     def by_claim_code(self, code: str) -> Device:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from labcal_cloud.registry.model import Device, DueState
@@ -34,6 +34,7 @@ class PlanDevice:
     state: DueState
     due: date | None  # time-based due date
     forecast: date | None  # earlier of time and usage
+    booked: bool = False  # in an active booking: planned already, not in a bundle to sell
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class HeatMap:
     due: dict[tuple[str, date], int]  # (site, week) -> devices due by time (overdue: week 0)
     forecast_only: dict[tuple[str, date], int]  # due earlier than by time, because of usage
     bundles: list[tuple[str, int]]  # site, devices in the next 8 weeks (one visit), largest first
+    booked: dict[str, int] = field(default_factory=dict)  # site -> devices of it booked already
 
     def cell(self, site: str, week: date) -> int:
         return self.due.get((site, week), 0) + self.forecast_only.get((site, week), 0)
@@ -59,6 +61,7 @@ def heat_map(devices: Sequence[PlanDevice], today: date, weeks: int = 12) -> Hea
     due: Counter[tuple[str, date]] = Counter()
     forecast_only: Counter[tuple[str, date]] = Counter()
     bundle: dict[str, int] = defaultdict(int)
+    booked: dict[str, int] = defaultdict(int)
     horizon = today + timedelta(weeks=8)
     for d in devices:
         when = d.forecast or d.due
@@ -71,8 +74,10 @@ def heat_map(devices: Sequence[PlanDevice], today: date, weeks: int = 12) -> Hea
             due[(d.site, column)] += 1
         else:
             forecast_only[(d.site, column)] += 1
-        if when <= horizon:
+        if when <= horizon and d.booked:
+            booked[d.site] += 1
+        elif when <= horizon:
             bundle[d.site] += 1
     sites = sorted({d.site for d in devices})
     bundles = sorted(bundle.items(), key=lambda kv: (-kv[1], kv[0]))
-    return HeatMap(columns, sites, dict(due), dict(forecast_only), bundles)
+    return HeatMap(columns, sites, dict(due), dict(forecast_only), bundles, dict(booked))

@@ -10,6 +10,7 @@ from itertools import pairwise
 
 from labcal_cloud.accounts.errors import InvalidInputError
 from labcal_cloud.accounts.model import User
+from labcal_cloud.booking.store import ACTIVE_BOOKING, active_booking_since
 from labcal_cloud.db.gateway import Database
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.registry.model import DueState, engine_due, not_computed_due
@@ -119,6 +120,14 @@ class Reports:
                 ((today - timedelta(weeks=8)).isoformat(),),
             )
         )
+        booked = {
+            r[0]
+            for r in self._db.query(
+                "SELECT bd.device_id FROM portal_booking_devices bd JOIN portal_bookings b"
+                f" ON b.id = bd.booking_id WHERE {ACTIVE_BOOKING}",
+                (active_booking_since(today),),
+            )
+        }
         plan = [
             PlanDevice(
                 site,
@@ -127,6 +136,7 @@ class Reports:
                 forecast_due(
                     line.device, line.due.due_date, float(rates.get(line.device.id, 0) or 0), today
                 ),
+                line.device.id in booked,
             )
             for line, site in self._all_lines()
         ]

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-__all__ = ["bar_chart", "line_chart"]
+__all__ = ["BAR_COLOUR", "MIN_BAR", "MPE_COLOUR", "bar_chart", "line_chart"]
 
 W, H, PAD = 420, 200, 34
+BAR_COLOUR = "#0b5cad"
+MIN_BAR = 4.0
+"""The smallest height (px of the 200 px chart) of a bar whose value is above zero."""
+MPE_COLOUR = "#b3261e"
 
 
 def _scale(lo: float, hi: float, size: float, invert: bool) -> tuple[float, float]:
@@ -46,10 +50,22 @@ def line_chart(
     if band:
         upper = " ".join(f"{x(i):.1f},{y(b):.1f}" for i, b in enumerate(band))
         lower = " ".join(f"{x(i):.1f},{y(-b):.1f}" for i, b in reversed(list(enumerate(band))))
-        parts.append(f'<polygon points="{upper} {lower}" fill="#1b7f3b" fill-opacity="0.12"/>')
+        parts.append(f'<polygon points="{upper} {lower}" fill="#1b7f3b" fill-opacity="0.10"/>')
+        for sign in (1, -1):  # the limits themselves: dashed lines at +MPE and -MPE
+            edge = " ".join(f"{x(i):.1f},{y(sign * b):.1f}" for i, b in enumerate(band))
+            if len(band) == 1:  # one calibration: a line across the chart
+                edge = f"{PAD},{y(sign * band[0]):.1f} {W - PAD},{y(sign * band[0]):.1f}"
+            parts.append(
+                f'<polyline class="mpe" points="{edge}" fill="none" stroke="{MPE_COLOUR}"'
+                ' stroke-width="1.5" stroke-dasharray="5 3"/>'
+            )
         parts.append(
-            f'<text x="{W - PAD}" y="{y(band[-1]) - 3:.1f}" font-size="10" '
-            'text-anchor="end" fill="#1b7f3b">MPE</text>'
+            f'<text x="{W - PAD}" y="{y(band[-1]) - 4:.1f}" font-size="10" '
+            f'text-anchor="end" fill="{MPE_COLOUR}">+MPE {band[-1]:g}{escape(unit)}</text>'
+        )
+        parts.append(
+            f'<text x="{W - PAD}" y="{y(-band[-1]) + 12:.1f}" font-size="10" '
+            f'text-anchor="end" fill="{MPE_COLOUR}">−MPE</text>'
         )
     for name, vs, colour in series:
         pts = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(vs))
@@ -81,26 +97,44 @@ def line_chart(
     return "".join(parts)
 
 
-def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], unit: str = "") -> str:
+def bar_chart(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    unit: str = "",
+    colours: Sequence[str] | None = None,
+) -> str:
+    """Bars with their value written on top; a value above zero gets at least
+    :data:`MIN_BAR` px, so 2 of 400 is still seen; ``colours`` per bar (default: the brand)."""
     top = max([*values, 1.0])
     n = max(len(values), 1)
     bw = (W - 2 * PAD) / n
+    fills = list(colours) if colours else [BAR_COLOUR] * n
     parts = [
         f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}"'
-        ' xmlns="http://www.w3.org/2000/svg">'
+        ' xmlns="http://www.w3.org/2000/svg">',
+        f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" stroke="#999"/>',
     ]
     for i, (label, v) in enumerate(zip(labels, values, strict=True)):
         h = (H - 2 * PAD) * v / top
+        if v > 0:
+            h = max(h, MIN_BAR)
+        cx = PAD + (i + 0.5) * bw
         parts.append(
             f'<rect x="{PAD + i * bw + 1:.1f}" y="{H - PAD - h:.1f}" width="{bw - 2:.1f}"'
-            f' height="{h:.1f}" fill="#0b5cad"><title>{escape(label)}: {v:g}'
-            f"{escape(unit)}</title></rect>"
+            f' height="{h:.1f}" fill="{fills[i % len(fills)]}"><title>{escape(label)}: {v:g}'
+            f" {escape(unit)}</title></rect>"
         )
+        if n <= 14 or i % max(2, n // 12) == 0:
+            parts.append(
+                f'<text class="value" x="{cx:.1f}" y="{H - PAD - h - 4:.1f}" font-size="11"'
+                f' font-weight="600" text-anchor="middle" fill="#1d1d1f">{v:g}</text>'
+            )
         if n <= 6 or i % max(2, n // 6) == 0:
             parts.append(
-                f'<text x="{PAD + (i + 0.5) * bw:.1f}" y="{H - 8}" font-size="10"'
+                f'<text x="{cx:.1f}" y="{H - 8}" font-size="10"'
                 f' text-anchor="middle">{escape(label)}</text>'
             )
-    parts.append(f'<text x="4" y="{PAD - 12}" font-size="10">max {top:g} {escape(unit)}</text>')
+    parts.append(f'<text x="4" y="{PAD - 12}" font-size="10">{escape(unit)}</text>')
     parts.append("</svg>")
     return "".join(parts)

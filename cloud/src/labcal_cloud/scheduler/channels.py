@@ -15,6 +15,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from labcal_cloud.notify.message_html import reminder_html
 from labcal_cloud.scheduler.ports import ClaimedStep, DeliveryError, ReminderStore
 
 __all__ = ["EmailSender", "GatewaySender", "InboxSender", "message_id"]
@@ -51,7 +52,8 @@ class EmailSender:
         msg["X-LabCal-Step"] = f"{step.sequence}/{step.step}"
         if step.variant:
             msg["X-LabCal-Variant"] = step.variant
-        msg.set_content(step.body)
+        msg.set_content(step.body)  # text/plain, then the same message as text/html
+        msg.add_alternative(reminder_html(step.subject, step.body), subtype="html")
         return msg
 
     def send(self, step: ClaimedStep) -> None:

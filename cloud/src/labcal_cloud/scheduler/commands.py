@@ -18,6 +18,7 @@ from labcal_cloud.portal.settings import LinkSecretError, link_secret_from_env
 from labcal_cloud.scheduler.channels import EmailSender, GatewaySender, InboxSender
 from labcal_cloud.scheduler.ports import Sender
 from labcal_cloud.scheduler.reminder_store import SqlReminderStore
+from labcal_cloud.scheduler.restate import DueRestater
 from labcal_cloud.scheduler.runner import run_pass, run_webhook_pass
 from labcal_cloud.scheduler.webhook_store import SqlWebhookStore
 from labcal_cloud.settings import Settings
@@ -79,6 +80,7 @@ def run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     if args.push_gateway:
         senders["push"] = GatewaySender(args.push_gateway, key, "push")
     hooks = SqlWebhookStore(db)
+    restate = DueRestater(db)  # the due state as it is when a reminder goes out
     total = 0
     counts = PassCounters()
     # /healthz /readyz /metrics on LABCAL_METRICS_PORT (when set), see labcal_cloud.ops
@@ -87,7 +89,14 @@ def run_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     with stop_on_signals() as stop:
         try:
             while not stop.is_set():
-                result = run_pass(store, senders, worker=args.worker, now=_now, batch=args.batch)
+                result = run_pass(
+                    store,
+                    senders,
+                    worker=args.worker,
+                    now=_now,
+                    batch=args.batch,
+                    restate=restate,
+                )
                 hooked = run_webhook_pass(hooks, worker=args.worker, now=_now, batch=args.batch)
                 counts.add(result, hooked)
                 total += result.sent

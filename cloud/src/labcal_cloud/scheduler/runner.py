@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from urllib.error import HTTPError
 
 from labcal_cloud.scheduler.backoff import retry_at
-from labcal_cloud.scheduler.ports import DeliveryError, ReminderStore, Sender
+from labcal_cloud.scheduler.ports import ClaimedStep, DeliveryError, ReminderStore, Sender
 from labcal_cloud.scheduler.webhook_sender import post_webhook
 from labcal_cloud.scheduler.webhook_store import SqlWebhookStore
 
@@ -34,10 +34,14 @@ def run_pass(
     now: Callable[[], datetime],
     batch: int = 20,
     lease: timedelta = timedelta(minutes=10),
+    restate: Callable[[ClaimedStep, datetime], ClaimedStep] | None = None,
 ) -> PassResult:
+    """Claim due steps and deliver each; ``restate`` (e.g. ``DueRestater``) rewrites a step's
+    text from the state of its subject at delivery time, so it says what is true when sent."""
     claimed = store.claim(worker, now(), batch, lease)
     sent = retried = failed = 0
-    for step in claimed:
+    for claimed_step in claimed:
+        step = restate(claimed_step, now()) if restate is not None else claimed_step
         sender = senders.get(step.channel)
         try:
             if sender is None:

@@ -37,6 +37,7 @@ from labcal_shared.contracts.topics import (
     station_filter,
     validate_identifier,
 )
+from labcal_shared.contracts.traceability import InstrumentRole, MeasuringInstrument, Tip
 
 __all__ = [
     "KIND_OF_PAYLOAD",
@@ -52,8 +53,10 @@ __all__ = [
     "EnvironmentSample",
     "EvaporationWeighings",
     "GravimetricRun",
+    "InstrumentRole",
     "Kind",
     "MassUnit",
+    "MeasuringInstrument",
     "Payload",
     "Reading",
     "ReadingBatch",
@@ -62,6 +65,7 @@ __all__ = [
     "StationState",
     "StationStatus",
     "TestVolume",
+    "Tip",
     "Topic",
     "UsageReport",
     "UsageTrigger",

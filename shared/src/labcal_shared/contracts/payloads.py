@@ -23,6 +23,8 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from labcal_shared.contracts.traceability import MeasuringInstrument, Tip
+
 __all__ = [
     "BatchedReading",
     "DeviceEvent",
@@ -220,6 +222,11 @@ class GravimetricRun(ContractModel):
     ended_at: AwareDatetime
     mpe_edition: Text = "ISO 8655-2:2002"
     water_density: Literal["tr20461", "tanaka2001"] = "tr20461"
+    # what a certificate states beyond the results (ISO/IEC 17025 §7.8); all optional
+    method: Text = "ISO 8655-6:2022, gravimetric method"
+    tip: Tip | None = None
+    instruments: Annotated[list[MeasuringInstrument], Field(max_length=16)] = []
+    received_at: AwareDatetime | None = None  # when the item reached the laboratory
 
     @model_validator(mode="after")
     def _consistent(self) -> GravimetricRun:
@@ -229,6 +236,9 @@ class GravimetricRun(ContractModel):
             raise ValueError(f"balance.type must be 'balance', not {self.balance.type.value!r}")
         if self.ended_at < self.started_at:
             raise ValueError("ended_at is before started_at")
+        roles = [i.role for i in self.instruments]
+        if len(set(roles)) != len(roles):
+            raise ValueError("instruments: each role (balance, thermometer…) at most once")
         return self
 
 

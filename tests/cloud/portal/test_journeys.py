@@ -1,0 +1,72 @@
+"""Both journeys of the portal by clicks only, in Debian's Chromium, at 1366×900 and 390×844
+(``journeys.py``): fails on a raw JSON page, an error page, a page wider than the window and a
+console error. With ``LABCAL_SCREENSHOTS=DIR`` every page is saved as a PNG in DIR
+(``scripts/screenshots``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from .journeys import SIZES, JourneyWorld, live_portal, walk_journey
+from .live_server import CHROMIUM_ARGS, chromium_path
+
+LAB_STEPS = [
+    "Log in",
+    "Claim by QR",
+    "Registered device",
+    "Overview",
+    "Inbox",
+    "Book",
+    "Booking confirmed",
+    "Book again shows booked",
+    "Device with certificate",
+    "Verify certificate",
+    "Audit export form",
+    "Compliance",
+]
+PROVIDER_STEPS = [
+    "Log in",
+    "Landing on planning",
+    "Orders",
+    "Order with claim links",
+    "Planning",
+    "KPIs",
+    "Audit export for a customer",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def portal(tmp_path: Path) -> Iterator[JourneyWorld]:
+    with live_portal(tmp_path) as w:
+        yield w
+
+
+def _shots() -> Path | None:
+    folder = os.environ.get("LABCAL_SCREENSHOTS")
+    if not folder:
+        return None
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", list(SIZES))
+def test_lab_and_provider_journeys_by_clicks(
+    browser: Browser, portal: JourneyWorld, size: str
+) -> None:
+    assert walk_journey(browser, portal, "lab", size, _shots()) == LAB_STEPS
+    assert walk_journey(browser, portal, "provider", size, _shots()) == PROVIDER_STEPS
