@@ -119,13 +119,14 @@ def _deliver_reminders(s: Services, url: str) -> int:
 
 
 @contextmanager
-def live_portal(folder: Path) -> Iterator[JourneyWorld]:
-    """A live portal (uvicorn, SQLite in ``folder``) with the demo seed and delivered reminders."""
+def live_portal(folder: Path, database_url: str | None = None) -> Iterator[JourneyWorld]:
+    """A live portal (uvicorn; SQLite in ``folder`` unless ``database_url``) with the demo seed
+    and delivered reminders."""
     key, cert = make_signing_pair(folder / "signing", "LabCal Service (journey)")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = PortalSettings(
-        database_url=f"sqlite:///{folder / 'journey.db'}",
+        database_url=database_url or f"sqlite:///{folder / 'journey.db'}",
         fast_password_hashing=True,
         base_url=url,
         link_secret=LINK_SECRET,

@@ -48,9 +48,10 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-@pytest.fixture
-def portal(tmp_path: Path) -> Iterator[JourneyWorld]:
-    with live_portal(tmp_path) as w:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def portal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JourneyWorld]:
+    url = request.getfixturevalue("fresh_database_url") if request.param == "postgresql" else None
+    with live_portal(tmp_path, url) as w:
         yield w
 
 
