@@ -220,3 +220,10 @@ def test_provider_orders_and_label_sheet_by_form(any_world: World) -> None:
     assert "SO-1" in client.get("/provider/orders").text
     lab = api_token(world, world.a.admin)
     assert client_for(world).get("/provider/orders", headers=lab).status_code == 403
+
+
+def test_a_bad_booking_link_says_so_and_offers_the_bookings_page(world: World) -> None:
+    client, _ = _signed_in(world)
+    page = _is_error_page(client.get("/book?token=forged.token"), 404)
+    assert "This booking link cannot be used:" in page
+    assert 'href="/bookings"' in page
