@@ -18,6 +18,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labcal_cloud.engine.backtest_fleet import FleetTruth, wear_ratio_at
+from labcal_cloud.engine.device_prior import (
+    Cov,
+    Evidence,
+    between_cycle_cov,
+    cycle_evidence,
+    prior_from,
+)
 from labcal_cloud.engine.forecast import (
     WearObservation,
     WearPrior,
@@ -32,6 +39,7 @@ __all__ = [
     "Policy",
     "Score",
     "WearOutcome",
+    "between_from_fleet",
     "prior_from_fleet",
     "run_backtest",
     "simulate_device",
@@ -47,6 +55,7 @@ F64 = NDArray[np.float64]
 class Policy:
     name: str
     calibration_interval_days: int = 365
+    calibration_cycles: float | None = None  # also calibrate after this many cycles
     quick_check_interval_days: int | None = None
     quick_check_cycles: float | None = None
     forecast: bool = False
@@ -57,6 +66,8 @@ class Policy:
     sd_quick_check: float = 0.10
     rate_window_days: int = 30
     evidence_share: float = 0.5
+    device_prior: bool = False  # shrink the model prior toward the pipette's earlier cycles
+    min_life_days: float = 0.0  # act on alerts only when the forecast wear cycle lasts this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +141,12 @@ def _alert_day(
     days = np.arange(today + 1, cum.shape[0])
     w = policy.rate_window_days
     rate = (cum[days] - cum[np.maximum(days - w, 0)]) / np.minimum(days, w)
+    if policy.min_life_days > 0:
+        # rationing: a pipette that wears out faster than this is left to its calibrations
+        now_rate = float(rate[0])
+        life = (today - start) + (c_median - c_now) / now_rate if now_rate > 0 else INF
+        if life < policy.min_life_days:
+            return INF, INF
     used = cum[days] - cum[start]
     alert = _first_day(used + rate * policy.lead_days, c_early, today + 1)
     if math.isinf(c_median):
@@ -138,7 +155,15 @@ def _alert_day(
     return alert, (float(today) if c_now >= evidence else _first_day(used, evidence, today + 1))
 
 
-def simulate_device(truth: FleetTruth, i: int, policy: Policy, prior: WearPrior) -> _DeviceRun:
+def simulate_device(
+    truth: FleetTruth, i: int, policy: Policy, model_prior: WearPrior, between: Cov | None = None
+) -> _DeviceRun:
+    """One device under ``policy``; ``between`` (the cycle-to-cycle covariance) is needed when
+    the policy uses a per-device prior."""
+    if policy.device_prior and between is None:
+        raise ValueError("a per-device prior needs the between-cycle covariance")
+    prior = model_prior
+    history: Evidence | None = None  # the earlier wear cycles' evidence (per-device prior)
     end = truth.warmup_days + truth.horizon_days
     cum = truth.cumulative_cycles[i]
     noise = truth.noise[i]
@@ -167,7 +192,7 @@ def simulate_device(truth: FleetTruth, i: int, policy: Policy, prior: WearPrior)
         _alert_day(truth, i, start, start, obs, prior, policy) if policy.forecast else (INF, INF)
     )
     while True:
-        next_cal = last_cal + policy.calibration_interval_days
+        next_cal = _next_calibration(cum, last_cal, policy)
         next_qc = _next_quick_check(cum, last_qc, policy)
         # an alert needs evidence: an observation late enough in the forecast life; until
         # then it brings a quick check forward (to when that evidence can be had)
@@ -198,6 +223,11 @@ def simulate_device(truth: FleetTruth, i: int, policy: Policy, prior: WearPrior)
             last_qc = day
         if service:
             run.outcomes.append(WearOutcome(i, start, failure, guard, day, trigger))
+            if policy.device_prior and between is not None:
+                sd = policy.sd_calibration if trigger != "quick_check" else policy.sd_quick_check
+                j, h = cycle_evidence(between, [*obs, WearObservation(c, value, sd)])
+                history = (j, h) if history is None else (history[0] + j, history[1] + h)
+                prior = prior_from(model_prior, between, history)
             k, start = k + 1, day
             failure = _crossing_day(truth, i, k, start)
             guard = _crossing_day(truth, i, k, start, policy.guard)
@@ -210,6 +240,17 @@ def simulate_device(truth: FleetTruth, i: int, policy: Policy, prior: WearPrior)
         obs_day = day
         if policy.forecast:
             alert, evidence = _alert_day(truth, i, start, day, obs, prior, policy)
+
+
+def _next_calibration(cum: F64, last_cal: int, policy: Policy) -> float:
+    """The next scheduled calibration: ``calibration_interval_days`` after the last one, or
+    earlier when ``calibration_cycles`` cycles have been used since."""
+    by_days = float(last_cal + policy.calibration_interval_days)
+    if policy.calibration_cycles is None:
+        return by_days
+    used = cum[last_cal + 1 :] - cum[last_cal]
+    i = int(np.searchsorted(used, policy.calibration_cycles))
+    return min(by_days, float(last_cal + 1 + i)) if i < used.shape[0] else by_days
 
 
 def _next_quick_check(cum: F64, last_qc: int, policy: Policy) -> float:
@@ -242,12 +283,44 @@ def prior_from_fleet(
     return fleet_prior(fits)
 
 
+def _line_fit(truth: FleetTruth, i: int, k: int, points: int) -> tuple[float, float]:
+    """A straight line through ``points`` noiseless ratios of wear cycle ``k`` of device ``i``
+    (as if it started at its first service), up to its failure or the end of the days."""
+    cum = truth.cumulative_cycles[i]
+    start = int(truth.first_service_day[i])
+    failure = _crossing_day(truth, i, k, start)
+    limit = cum[-1] - cum[start] if math.isinf(failure) else cum[int(failure)] - cum[start]
+    cycles = np.linspace(0, limit, points)
+    return fit_line(cycles.tolist(), wear_ratio_at(truth, i, k, cycles).tolist())
+
+
+def between_from_fleet(
+    truth: FleetTruth,
+    prior: WearPrior,
+    observations_per_device: int = 8,
+    devices: Sequence[int] | None = None,
+) -> Cov:
+    """The cycle-to-cycle covariance ``T`` of a training fleet: line fits of each device's
+    first and second wear cycles (see :func:`device_prior.between_cycle_cov`)."""
+    idx = range(truth.devices) if devices is None else devices
+    first = [_line_fit(truth, i, 0, observations_per_device) for i in idx]
+    second = [_line_fit(truth, i, 1, observations_per_device) for i in idx]
+    return between_cycle_cov(first, second, prior)
+
+
 def run_backtest(
-    truth: FleetTruth, policy: Policy, prior: WearPrior | Sequence[WearPrior]
+    truth: FleetTruth,
+    policy: Policy,
+    prior: WearPrior | Sequence[WearPrior],
+    between: Cov | list[Cov] | None = None,
 ) -> Score:
-    """Score ``policy``; ``prior`` is one for the fleet or one per device (its model's)."""
+    """Score ``policy``; ``prior`` (and ``between``, for a per-device prior) is one for the
+    fleet or one per device (its model's; ``between``: a list)."""
     priors = [prior] * truth.devices if isinstance(prior, WearPrior) else list(prior)
-    runs = [simulate_device(truth, i, policy, priors[i]) for i in range(truth.devices)]
+    betweens: list[Cov | None] = (
+        list(between) if isinstance(between, list) else [between] * truth.devices
+    )
+    runs = [simulate_device(truth, i, policy, priors[i], betweens[i]) for i in range(truth.devices)]
     lo, hi = truth.warmup_days, truth.warmup_days + truth.horizon_days
     device_years = truth.devices * truth.horizon_days / 365.0
     outcomes = [o for r in runs for o in r.outcomes]

@@ -1,5 +1,6 @@
 """``labcal-cloud engine records|due|forecast``: one pass of each engine stage, on SQLite or
-PostgreSQL (the configured database URL).
+PostgreSQL (the configured database URL); ``engine service-policy`` (``policy_commands.py``)
+stores a tenant's choice on the policy curve, which ``engine forecast`` reads.
 
 The engine publishes domain events and knows no webhook, scheduler or portal code, so the
 publisher's adapter is handed in by the composition root: ``register(subparsers,
@@ -19,7 +20,9 @@ from labcal_cloud.db.gateway import Database, connect
 from labcal_cloud.engine.due import DuePolicy
 from labcal_cloud.engine.errors import PolicyError
 from labcal_cloud.engine.events import EventPublisher
+from labcal_cloud.engine.policy_commands import register_service_policy
 from labcal_cloud.engine.service import process_runs, refresh_due_states, refresh_forecasts
+from labcal_cloud.engine.store_policy_sql import SqlServicePolicyStore
 from labcal_cloud.engine.store_sql import SqlEngineRepository, SqlForecastStore
 from labcal_cloud.settings import Settings
 
@@ -47,10 +50,16 @@ def register(subparsers: Any, publisher_factory: PublisherFactory | None = None)
     due.add_argument("--due-soon-days", type=float, default=30.0)
     due.add_argument("--grace-days", type=float, default=14.0)
     due.set_defaults(handler=due_states)
-    fc = sub.add_parser("forecast", help="forecast maintenance; publish alerts")
+    fc = sub.add_parser(
+        "forecast",
+        help="forecast maintenance; publish alerts",
+        description="A tenant with a service policy (engine service-policy) gets the"
+        " forecaster settings of its choice; --guard and --lead-days serve the others.",
+    )
     fc.add_argument("--guard", type=float, default=0.8, help="share of MPE (default 0.8)")
     fc.add_argument("--lead-days", type=float, default=30.0)
     fc.set_defaults(handler=forecasts)
+    register_service_policy(sub)
 
 
 def _now() -> datetime:
@@ -121,6 +130,7 @@ def forecasts(args: argparse.Namespace, settings: Settings) -> int:
             now=_now(),
             guard=args.guard,
             lead_days=args.lead_days,
+            policies=SqlServicePolicyStore(db),
         )
     finally:
         db.close()

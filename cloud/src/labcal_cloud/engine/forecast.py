@@ -12,6 +12,7 @@ Cycles are handled in thousands internally so the matrices stay well conditioned
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,8 +68,9 @@ def normal_cdf(x: float) -> float:
     return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
+@functools.lru_cache(maxsize=256)
 def normal_quantile(p: float) -> float:
-    """Φ⁻¹(p) by bisection on erf (p in (0, 1))."""
+    """Φ⁻¹(p) by bisection on erf (p in (0, 1); cached: a policy uses a few p only)."""
     if not 0.0 < p < 1.0:
         raise PolicyError(f"probability must be in (0, 1), got {p}")
     lo, hi = -40.0, 40.0
@@ -178,6 +180,10 @@ class MaintenanceForecast:
     late_at: datetime | None
     alert: bool
     reason: str
+    alert_probability: float = 0.2
+    lead_days: float = 30.0
+    #: P(r ≥ guard) at the cycles expected ``lead_days`` from now (the visit's horizon)
+    probability_by_lead: float = 0.0
 
 
 def _date_of(cycles: float, now: datetime, cycles_now: float, rate: float) -> datetime | None:
@@ -197,9 +203,16 @@ def forecast_maintenance(
     guard: float = 0.8,
     lead_days: float = 30.0,
     alert_probability: float = 0.2,
+    min_life_days: float = 0.0,
+    cycles_at_service_days: float | None = None,
 ) -> MaintenanceForecast:
     """Forecast and alert: raise a maintenance alert when the early date (P = alert
-    probability) is within ``lead_days``."""
+    probability) is within ``lead_days``.
+
+    Rationing (a planner's small budget, see ``docs/forecasting.md``): with ``min_life_days``
+    > 0 no alert is raised when the wear cycle is forecast to last fewer days than that from
+    its service (``cycles_at_service_days``: days since the service; the median crossing at
+    the current use); such a pipette is left to its scheduled calibrations."""
     post = wear_posterior(prior, observations)
     early = crossing_cycles(post, guard, alert_probability, cycles_now)
     median = crossing_cycles(post, guard, 0.5, cycles_now)
@@ -208,7 +221,13 @@ def forecast_maintenance(
     median_at = _date_of(median, now, cycles_now, cycles_per_day)
     late_at = _date_of(late, now, cycles_now, cycles_per_day)
     alert = early_at is not None and early_at <= now + timedelta(days=lead_days)
+    by_lead = _prob_at_least(post, (cycles_now + cycles_per_day * lead_days) / K, guard)
     band = f"{guard:.0%} guard band"
+    life = math.inf
+    if min_life_days > 0 and cycles_per_day > 0 and not math.isinf(median):
+        life = (cycles_at_service_days or 0.0) + (median - cycles_now) / cycles_per_day
+    rationed = life < min_life_days
+    alert = alert and not rationed
     if early_at is None:
         reason = f"no crossing of the {band} foreseen at the current use"
     else:
@@ -225,6 +244,23 @@ def forecast_maintenance(
         )
         if alert:
             reason = "maintenance alert: " + reason
+        elif rationed:
+            reason += (
+                f"; no alert: wears out {life:.0f} days after service (< {min_life_days:.0f},"
+                " the budget leaves it to its calibrations)"
+            )
     return MaintenanceForecast(
-        guard, cycles_now, early, median, late, early_at, median_at, late_at, alert, reason
+        guard,
+        cycles_now,
+        early,
+        median,
+        late,
+        early_at,
+        median_at,
+        late_at,
+        alert,
+        reason,
+        alert_probability,
+        lead_days,
+        by_lead,
     )

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Final
 
+from labcal_cloud.engine.device_prior import Cov, between_cycle_cov
 from labcal_cloud.engine.errors import PolicyError
 from labcal_cloud.engine.forecast import (
     MaintenanceForecast,
@@ -25,8 +26,11 @@ __all__ = [
     "DEFAULT_PRIOR",
     "SD_CALIBRATION",
     "SD_QUICK_CHECK",
+    "days_since_service",
     "forecast_device",
+    "model_between",
     "model_priors",
+    "observations_by_service",
     "observations_since_service",
 ]
 
@@ -66,6 +70,44 @@ def observations_since_service(
     return out
 
 
+def observations_by_service(
+    records: Sequence[CalibrationRecord], since_service: Sequence[UsageSample]
+) -> list[list[WearObservation]]:
+    """The observations of every wear cycle (service to service), oldest first, the current
+    one last; the cycles are cut where the ``cycles_since_service`` counter goes back. A
+    service's as-found record ends the old cycle, its as-left record starts the new one."""
+    samples = sorted(since_service)
+    times = [t for t, _ in samples]
+    resets = [(ta, a, tb) for (ta, a), (tb, b) in itertools.pairwise(samples) if b < a]
+    cycles: list[list[WearObservation]] = [[] for _ in range(len(resets) + 1)]
+    for r in current_records(records):
+        k = sum(1 for _, _, tb in resets if tb <= r.ended_at)
+        gap = next((j for j, (ta, _, tb) in enumerate(resets) if ta < r.ended_at < tb), None)
+        if gap is not None:
+            k, c = (gap, resets[gap][1]) if r.phase == "as_found" else (gap + 1, 0)
+        else:
+            i = bisect.bisect_right(times, r.ended_at) - 1
+            c = samples[i][1] if i >= 0 else 0
+        sd = SD_QUICK_CHECK if r.kind == "quick_check" else SD_CALIBRATION
+        cycles[k].append(WearObservation(float(c), wear_ratio(r), sd))
+    return cycles
+
+
+def model_between(prior: WearPrior, devices: Sequence[Sequence[Sequence[WearObservation]]]) -> Cov:
+    """How much a model's wear line varies from one wear cycle to the next (``T`` of
+    :mod:`device_prior`): from the pipettes with two completed cycles that each fit a line;
+    without three such pipettes, as much as across the fleet (the prior's own spread)."""
+    first, second = [], []
+    for cycles in devices:
+        done = [c for c in cycles[:-1] if len({o.cycles for o in c}) >= 2]
+        if len(done) >= 2:
+            first.append(fit_line([o.cycles for o in done[-2]], [o.ratio for o in done[-2]]))
+            second.append(fit_line([o.cycles for o in done[-1]], [o.ratio for o in done[-1]]))
+    if len(first) >= 3:
+        return between_cycle_cov(first, second, prior)
+    return prior.cov
+
+
 def model_priors(
     observations: Mapping[str, Sequence[Sequence[WearObservation]]],
 ) -> dict[str, WearPrior]:
@@ -92,6 +134,8 @@ def forecast_device(
     now: datetime,
     guard: float = 0.8,
     lead_days: float = 30.0,
+    alert_probability: float = 0.2,
+    min_life_days: float = 0.0,
 ) -> MaintenanceForecast:
     latest = max(since_service, default=None)
     cycles_now = float(latest[1]) if latest is not None else 0.0
@@ -103,4 +147,20 @@ def forecast_device(
         now=now,
         guard=guard,
         lead_days=lead_days,
+        alert_probability=alert_probability,
+        min_life_days=min_life_days,
+        cycles_at_service_days=days_since_service(since_service, now),
     )
+
+
+def days_since_service(since_service: Sequence[UsageSample], now: datetime) -> float:
+    """Days since the last service: since the first counter value after the last reset of the
+    ``cycles_since_service`` counter (or the first value), 0 without any."""
+    samples = sorted(since_service)
+    if not samples:
+        return 0.0
+    start = samples[0][0]
+    for (_, a), (tb, b) in itertools.pairwise(samples):
+        if b < a:
+            start = tb
+    return max(0.0, (now - start).total_seconds() / 86_400.0)

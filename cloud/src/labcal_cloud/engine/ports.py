@@ -18,6 +18,7 @@ from labcal_cloud.engine.due import DueState, DueStateChanged
 from labcal_cloud.engine.events import EventPublisher
 from labcal_cloud.engine.forecast import MaintenanceForecast
 from labcal_cloud.engine.records import CalibrationRecord
+from labcal_cloud.engine.service_policy import ServicePolicy
 from labcal_cloud.engine.usage import UsageSample
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "EventPublisher",
     "ForecastStore",
     "PendingRun",
+    "ServicePolicyStore",
 ]
 
 
@@ -129,3 +131,21 @@ class ForecastStore(Protocol):
         *,
         device_id: str | None = None,
     ) -> None: ...
+
+
+class ServicePolicyStore(Protocol):
+    """The tenants' service policies (the planner's choice on the policy curve)."""
+
+    def service_policy(self, tenant: str) -> ServicePolicy | None: ...
+
+    def service_policies(self) -> dict[str, ServicePolicy]:
+        """Every stored choice, by tenant."""
+        ...
+
+    def save_service_policy(self, policy: ServicePolicy) -> None:
+        """Store (replace) the tenant's choice."""
+        ...
+
+    def clear_service_policy(self, tenant: str) -> bool:
+        """Remove the tenant's choice (the defaults apply again); False if there was none."""
+        ...

@@ -9,13 +9,14 @@ change back, so the next pass does it again and no event is ever lost.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from pydantic import ValidationError
 
 from labcal_cloud.engine.device_facts import device_facts
+from labcal_cloud.engine.device_prior import device_prior
 from labcal_cloud.engine.due import DuePolicy, DueState, compute_due, due_state_change
 from labcal_cloud.engine.errors import RecordRejectedError
 from labcal_cloud.engine.events import (
@@ -27,7 +28,9 @@ from labcal_cloud.engine.events import (
 from labcal_cloud.engine.forecast import WearObservation
 from labcal_cloud.engine.maintenance import (
     forecast_device,
+    model_between,
     model_priors,
+    observations_by_service,
     observations_since_service,
 )
 from labcal_cloud.engine.ports import (
@@ -35,8 +38,15 @@ from labcal_cloud.engine.ports import (
     EngineDevice,
     EngineRepository,
     ForecastStore,
+    ServicePolicyStore,
 )
 from labcal_cloud.engine.records import record_from_run
+from labcal_cloud.engine.service_policy import (
+    ForecasterSettings,
+    OperatingPoint,
+    committed_curve,
+    settings_for,
+)
 from labcal_shared.contracts import GravimetricRun
 
 __all__ = [
@@ -167,10 +177,21 @@ def refresh_forecasts(
     guard: float = 0.8,
     lead_days: float = 30.0,
     batch: int = 200,
+    policies: ServicePolicyStore | None = None,
+    curve: Sequence[OperatingPoint] | None = None,
 ) -> int:
-    """Forecast every device with usage or records (prior: its model's fleet); store it, and
+    """Forecast every device with usage or records (prior: its model's fleet, shrunk toward the
+    pipette's own earlier wear cycles, ``device_prior``); store it, and
     publish ``MaintenanceAlertRaised`` when an alert is raised (not again while it stays
-    raised), in one unit of work per device. Returns the number of alerts raised."""
+    raised), in one unit of work per device. Returns the number of alerts raised.
+
+    With ``policies``, a tenant's stored service policy sets its forecaster (guard, lead,
+    alert probability, rationing) from its operating point on ``curve`` (default: the
+    committed curve); ``guard`` and ``lead_days`` serve tenants without one."""
+    chosen = policies.service_policies() if policies is not None else {}
+    points = list(curve) if curve is not None else (committed_curve() if chosen else [])
+    default = ForecasterSettings(guard=guard, lead_days=lead_days)
+    tenant_settings = {t: settings_for(p, points)[0] for t, p in chosen.items()}
     devices = {(d.tenant, d.serial): d for d in repo.devices()}
     keys = list(devices)
     inputs: dict[tuple[str, str], DeviceInputs] = {}
@@ -185,16 +206,28 @@ def refresh_forecasts(
     for key, i in inputs.items():
         by_model.setdefault(i.model, []).append(observed[key])
     priors = model_priors(by_model)
+    # per-device prior: the model's, shrunk toward the pipette's own earlier wear cycles
+    history = {
+        key: observations_by_service(i.records, i.since_service) for key, i in inputs.items()
+    }
+    cycles_by_model: dict[str, list[list[list[WearObservation]]]] = {}
+    for key, i in inputs.items():
+        cycles_by_model.setdefault(i.model, []).append(history[key])
+    between = {m: model_between(priors[m], c) for m, c in cycles_by_model.items()}
     raised = 0
     for (tenant, serial), i in inputs.items():
+        s = tenant_settings.get(tenant, default)
+        prior = device_prior(priors[i.model], between[i.model], history[(tenant, serial)][:-1])
         forecast = forecast_device(
-            priors[i.model],
+            prior,
             observed[(tenant, serial)],
             i.usage,
             i.since_service,
             now=now,
-            guard=guard,
-            lead_days=lead_days,
+            guard=s.guard,
+            lead_days=s.lead_days,
+            alert_probability=s.alert_probability,
+            min_life_days=s.min_life_days,
         )
         device_id = devices[(tenant, serial)].device_id
         with forecasts.transaction():

@@ -305,13 +305,17 @@ class SqlForecastStore(_SqlStore):
         at_ = self._db.at
         self._db.execute(
             """INSERT INTO maintenance_forecast (tenant, device_serial, computed_at, guard, alert,
-                   early_at, median_at, late_at, reason, device_id)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   early_at, median_at, late_at, reason, device_id, alert_probability,
+                   lead_days, probability_by_lead)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (tenant, device_serial) DO UPDATE SET
                    computed_at = EXCLUDED.computed_at, guard = EXCLUDED.guard,
                    alert = EXCLUDED.alert, early_at = EXCLUDED.early_at,
                    median_at = EXCLUDED.median_at, late_at = EXCLUDED.late_at,
-                   reason = EXCLUDED.reason, device_id = EXCLUDED.device_id""",
+                   reason = EXCLUDED.reason, device_id = EXCLUDED.device_id,
+                   alert_probability = EXCLUDED.alert_probability,
+                   lead_days = EXCLUDED.lead_days,
+                   probability_by_lead = EXCLUDED.probability_by_lead""",
             (
                 tenant,
                 serial,
@@ -323,5 +327,8 @@ class SqlForecastStore(_SqlStore):
                 at_(forecast.late_at),
                 forecast.reason,
                 device_id,
+                forecast.alert_probability,
+                forecast.lead_days,
+                forecast.probability_by_lead,
             ),
         )

@@ -9,6 +9,7 @@ from datetime import datetime
 from labcal_cloud.engine.due import DuePolicy
 from labcal_cloud.engine.events import DomainEvent, DueStateChangedEvent, EventPublisher
 from labcal_cloud.engine.service import process_runs, refresh_due_states, refresh_forecasts
+from labcal_cloud.engine.store_policy_sql import SqlServicePolicyStore
 from labcal_cloud.engine.store_sql import SqlEngineRepository, SqlForecastStore
 from labcal_cloud.pipeline.certify import certify
 from labcal_cloud.pipeline.loop import Stages
@@ -37,6 +38,7 @@ def build_stages(url: str, policy: DuePolicy, *, now: Callable[[], datetime]) ->
     services = build_services(portal)
     db = services.db
     repo, forecasts, outbox = SqlEngineRepository(db), SqlForecastStore(db), WebhookOutbox(db)
+    policies = SqlServicePolicyStore(db)  # the tenants' choices on the policy curve
     usage = UsageProjection(db, services.registry)
     skip: set[str] = set()
 
@@ -56,7 +58,7 @@ def build_stages(url: str, policy: DuePolicy, *, now: Callable[[], datetime]) ->
         return refresh_due_states(repo, changes, policy, now=now())
 
     def forecast() -> int:
-        return refresh_forecasts(repo, forecasts, outbox, now=now())
+        return refresh_forecasts(repo, forecasts, outbox, now=now(), policies=policies)
 
     def plan() -> int:
         result = plan_due_reminder_steps(
