@@ -9,7 +9,7 @@ everything is a click, a form field or a download, as a person does it:
   calibration" → book → the reminder again shows the devices booked → a device's certificate
   (PDF download, verification page) → audit export (ZIP download);
 - provider: log in → lands on planning → orders and labels: create an order, download its label
-  sheet → planning → KPIs → audit export for a customer (ZIP download).
+  sheet → planning → KPIs → policy visits → audit export for a customer (ZIP download).
 
 Every page is checked: HTML (never a raw JSON answer), no error page, no HTTP error, the body not
 wider than the window (``scrollWidth > clientWidth``), no console error or page error.
@@ -306,6 +306,8 @@ def provider_journey(w: JourneyWorld, walk: Walk) -> None:
     walk.menu("KPIs")
     assert page.locator("svg.chart text.value").count() >= 6
     walk.check("KPIs")
+    walk.menu("Policy visits")
+    walk.check("Policy visits")
     walk.menu("Audit export")
     page.select_option("#tenant_id", label="Rhein Biolabs")
     walk.check("Audit export for a customer")

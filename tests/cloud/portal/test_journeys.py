@@ -36,6 +36,7 @@ PROVIDER_STEPS = [
     "Order with claim links",
     "Planning",
     "KPIs",
+    "Policy visits",
     "Audit export for a customer",
 ]
 
