@@ -185,8 +185,9 @@ class Walk:
             ),
         )
 
-    def check(self, step: str) -> None:
-        """The page after ``step``: HTML, no error page, fits the width, no console error."""
+    def check(self, step: str, *, error_page: bool = False, shot: bool = True) -> None:
+        """The page after ``step``: HTML, no error page (or one, when ``error_page``), fits the
+        width, no console error."""
         page = self.page
         page.wait_for_load_state("load")
         where = f"{self.journey}/{self.size}: {step} ({page.url})"
@@ -194,7 +195,8 @@ class Walk:
         assert kind == "text/html", f"{where}: a {kind} page, not HTML"
         text = page.inner_text("body").strip()
         assert not text.startswith(("{", "[")), f"{where}: raw JSON: {text[:120]}"
-        assert page.locator("#error-page").count() == 0, f"{where}: error page: {text[:200]}"
+        shown = page.locator("#error-page").count()
+        assert shown == int(error_page), f"{where}: error page {shown}: {text[:200]}"
         widths = page.evaluate(
             "[document.body.scrollWidth, document.body.clientWidth,"
             " document.documentElement.scrollWidth, document.documentElement.clientWidth]"
@@ -203,9 +205,9 @@ class Walk:
         assert widths[2] <= widths[3], f"{where}: page overflows sideways {widths}"
         assert not self.errors, f"{where}: {self.errors}"
         self.steps.append(step)
-        if self.shots is not None:
+        if self.shots is not None and shot:
             self._shot += 1
-            name = step.lower().replace(" ", "-").replace("/", "-")
+            name = "-".join("".join(c if c.isalnum() else " " for c in step.lower()).split())
             target = self.shots / f"{self.journey}-{self._shot:02d}-{name}-{self.size}.png"
             page.screenshot(path=str(target), full_page=False)
             small(target)
@@ -225,9 +227,9 @@ class Walk:
         assert not self.errors, f"{self.journey}/{self.size}: {self.errors}"
         return Path(path).read_bytes()
 
-    def log_in(self, email: str) -> None:
+    def log_in(self, email: str, *, shot: bool = True) -> None:
         assert "/login" in self.page.url
-        self.check("Log in")
+        self.check("Log in", shot=shot)
         self.page.fill("#email", email)
         self.page.fill("#password", PASSWORD)
         self.click('form[action="/login"] button[type=submit]')
@@ -315,9 +317,42 @@ def provider_journey(w: JourneyWorld, walk: Walk) -> None:
     assert zipfile.ZipFile(io.BytesIO(archive)).namelist()
 
 
+def error_pages(w: JourneyWorld, walk: Walk) -> None:
+    """The dead ends of before, as a signed-in lab user meets them: each is one error page (or
+    the form again) that fits the window and offers a way on."""
+    page = walk.page
+    page.goto(f"{w.url}/devices")
+    walk.log_in(w.lab_email, shot=False)
+    for path, status, step in (
+        ("/no/such/page", 404, "Unknown address"),
+        ("/book", 404, "Book without a link"),
+        ("/provider/kpis", 403, "Provider page as a lab"),
+    ):
+        response = page.goto(f"{w.url}{path}")
+        assert response is not None
+        assert response.status == status, (path, response.status)
+        walk.errors.clear()  # the browser logs the document's own 4xx; nothing else may fail
+        walk.check(step, error_page=True)
+        walk.click("#error-page a.button")  # the way on is a real page
+        walk.check(f"{step}: way on", shot=False)
+    page.goto(f"{w.url}/verify")
+    walk.check("Verify without a code")
+    page.goto(f"{w.url}/bookings")
+    walk.click("main a.button >> nth=0")  # book a site
+    page.locator('input[name="device_ids"]').evaluate_all(
+        "els => els.forEach(e => e.checked = false)"
+    )
+    with page.expect_navigation():
+        page.click('form[action="/bookings"] button[type=submit]')
+    walk.errors.clear()  # 422: the form again, with its message
+    assert page.inner_text("[role=alert]") == "Tick at least one device to book."
+    walk.check("Book with no device ticked")
+
+
 JOURNEYS: dict[str, Callable[[JourneyWorld, Walk], None]] = {
     "lab": lab_journey,
     "provider": provider_journey,
+    "errors": error_pages,
 }
 
 

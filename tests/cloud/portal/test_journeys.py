@@ -72,3 +72,24 @@ def test_lab_and_provider_journeys_by_clicks(
 ) -> None:
     assert walk_journey(browser, portal, "lab", size, _shots()) == LAB_STEPS
     assert walk_journey(browser, portal, "provider", size, _shots()) == PROVIDER_STEPS
+
+
+ERROR_STEPS = [
+    "Log in",
+    "Unknown address",
+    "Unknown address: way on",
+    "Book without a link",
+    "Book without a link: way on",
+    "Provider page as a lab",
+    "Provider page as a lab: way on",
+    "Verify without a code",
+    "Book with no device ticked",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", list(SIZES))
+def test_dead_ends_are_error_pages_with_a_way_on(
+    browser: Browser, portal: JourneyWorld, size: str
+) -> None:
+    assert walk_journey(browser, portal, "errors", size, _shots()) == ERROR_STEPS

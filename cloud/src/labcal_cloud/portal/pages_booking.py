@@ -74,6 +74,7 @@ def book_from_link(
             next_step="Open the reminder in your inbox and use its button, or book from the"
             " Bookings page by site.",
             back=("/bookings", "Go to Bookings"),
+            title="The booking link is missing",
         )
     try:
         link = verify_booking_link(s.link_secret, token, s.runtime.now().date())
@@ -87,6 +88,7 @@ def book_from_link(
             f"This booking link cannot be used: {text[:1].lower()}{text[1:]}.",
             next_step="Book from the Bookings page instead: choose the site, tick the devices.",
             back=("/bookings", "Go to Bookings"),
+            title="This booking link cannot be used",
         )
     device = s.registry.device(p.tenant_id, link.device_id)
     assert device.site_id is not None
