@@ -109,7 +109,7 @@ def certify(
                 )
             except PortalError as exc:
                 skip.add(str(record.record_id))
-                failed.append(f"{record.record_id}: {exc}")
+                failed.append(f"{record.pipette.model} {record.pipette.serial}: {exc}")
                 log.warning("record %s not certified: %s", record.record_id, exc)
                 continue
             if record.conforming and bookings is not None:  # bookings made before the run end
