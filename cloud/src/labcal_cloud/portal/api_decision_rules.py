@@ -59,10 +59,12 @@ def _tenant(p: Principal, s: Services, tenant_id: str | None, device_id: str | N
         if tenant_id is not None and tenant_id != owner:
             raise InvalidInputError("device_id belongs to another tenant than tenant_id")
         return owner
-    if tenant_id is None or tenant_id == p.tenant_id:
+    if tenant_id is None:
         if provider:
             raise InvalidInputError("say which lab: tenant_id or device_id")
         return p.tenant_id
+    if tenant_id == p.tenant_id:
+        return tenant_id
     if not provider:
         raise ForbiddenError("a lab admin sets the decision rule of their own lab only")
     s.accounts.tenant(tenant_id)  # 404 for a lab that does not exist

@@ -77,8 +77,9 @@ def coverage_factors(effective_dof: ArrayLike, p: float = DEFAULT_COVERAGE) -> F
     """Vectorised :func:`coverage_factor` (one quantile per distinct truncated ν)."""
     nu = np.asarray(effective_dof, dtype=np.float64)
     truncated = np.where(np.isinf(nu), np.inf, np.maximum(1.0, np.floor(nu)))
-    cache = {float(v): coverage_factor(float(v), p) for v in np.unique(truncated)}
-    return np.asarray(np.vectorize(lambda v: cache[float(v)])(truncated), dtype=np.float64)
+    unique, index = np.unique(truncated, return_inverse=True)
+    factors = np.asarray([coverage_factor(float(v), p) for v in unique], dtype=np.float64)
+    return np.asarray(factors[index].reshape(truncated.shape), dtype=np.float64)
 
 
 def z_sensitivities(
