@@ -103,6 +103,7 @@ def test_policy_visits_page_on_postgresql(pg_world: World) -> None:
     _check_page(pg_world)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [390, 1280])
 def test_policy_visits_page_fits_a_phone_and_a_desktop_in_chromium(
     tmp_path: Path, signing_pair: tuple[Path, Path], width: int
