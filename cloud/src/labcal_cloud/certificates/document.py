@@ -154,7 +154,8 @@ class CertificateDocument:
 
     @property
     def coverage_factors(self) -> tuple[float, ...]:
-        return tuple(sorted({v.coverage_factor for v in self.volumes}))
+        """The distinct k of the results, as printed (2 decimals)."""
+        return tuple(sorted({round(v.coverage_factor, 2) for v in self.volumes}))
 
 
 def channel_verdicts(volumes: tuple[VolumeRow, ...]) -> tuple[ChannelVerdict, ...]:
