@@ -29,15 +29,12 @@ anything was lost, doubled or changed.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,24 +42,22 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from faults_count import Counts, count
+from faults_ledger import (
+    TENANT,
+    ledger_count,
+    outbox_state,
+    prepare_outbox,
+    read_verdict,
+    stored_counts,
+)
 from faults_plan import Fault, plan
+from faults_report import print_report
 from faults_rig import Broker, Postgres, Proc, Proxy, SmallDisk, Supervisor
 
 from labcal_cloud.storage import open_store
 from labcal_cloud.storage.ports import StationRecord
-from labcal_edge.outbox import Outbox
 
-TENANT = "faults"
 HERE = Path(__file__).resolve().parent
-LEDGER = """
-CREATE TABLE IF NOT EXISTS bench_ledger (
-    seq INTEGER PRIMARY KEY, message_id TEXT NOT NULL, topic TEXT NOT NULL, payload BLOB NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS bench_ledger_in AFTER INSERT ON messages BEGIN
-    INSERT INTO bench_ledger VALUES (NEW.seq, NEW.message_id, NEW.topic, NEW.payload);
-END;
-"""
 
 
 @dataclass
@@ -96,11 +91,14 @@ def python(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
-def edge_toml(st: Station, port: int, balances: list[str], pipette: str, batch: int) -> str:
+def edge_toml(
+    st: Station, port: int, balances: list[str], pipette: str, batch: int, receipts: bool = True
+) -> str:
     lines = [
         f'[station]\ntenant = "{TENANT}"\nid = "{st.name}"\ndata_dir = "{st.data_dir}"\n',
         f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nclient_id = "edge-{st.name}"',
-        "storage_receipts = true\nreceipt_timeout_s = 10.0\nno_subscriber_retry_s = 2.0",
+        f"storage_receipts = {str(receipts).lower()}",
+        "receipt_timeout_s = 10.0\nno_subscriber_retry_s = 2.0",
         "reconnect_base_s = 0.2\nreconnect_cap_s = 2.0\nstatus_interval_s = 5.0\n",
         '[outbox]\nsynchronous = "normal"\npolicy = "refuse"\n',
         "[usage]\npoll_interval_s = 0.25\n",
@@ -110,37 +108,6 @@ def edge_toml(st: Station, port: int, balances: list[str], pipette: str, batch: 
         lines.append("poll_s = 0.05" + (f"\nbatch = {batch}\n" if i else "\n"))
     lines.append(f'[[pipette]]\nname = "pip"\nport = "{pipette}"\n')
     return "\n".join(lines)
-
-
-def prepare_outbox(st: Station) -> None:
-    """Create the outbox and the ledger trigger before the agent opens it."""
-    Outbox(st.outbox, synchronous="normal").close()
-    with sqlite3.connect(st.outbox) as db:
-        db.executescript(LEDGER)
-
-
-def ledger_count(st: Station) -> int:
-    with sqlite3.connect(f"file:{st.outbox}?mode=ro", uri=True, timeout=30) as db:
-        return int(db.execute("SELECT count(*) FROM bench_ledger").fetchone()[0])
-
-
-def outbox_state(st: Station) -> tuple[int, int, int]:
-    """(messages still in the outbox, refused, dead letters)."""
-    with sqlite3.connect(f"file:{st.outbox}?mode=ro", uri=True, timeout=30) as db:
-        depth = int(db.execute("SELECT count(*) FROM messages").fetchone()[0])
-        refused = int(db.execute("SELECT value FROM counters WHERE name='refused'").fetchone()[0])
-        dead = int(db.execute("SELECT count(*) FROM dead_letters").fetchone()[0])
-    return depth, refused, dead
-
-
-def stored_counts(db_url: str) -> dict[str, int]:
-    with psycopg.connect(db_url, connect_timeout=5) as conn:
-        rows = conn.execute(
-            "SELECT station, count(*) FROM messages WHERE tenant=%s AND kind <> 'status' "
-            "GROUP BY station",
-            (TENANT,),
-        ).fetchall()
-    return {str(s): int(n) for s, n in rows}
 
 
 def start(args: argparse.Namespace, work: Path) -> Rig:
@@ -212,11 +179,13 @@ def start(args: argparse.Namespace, work: Path) -> Rig:
                 addresses[int(entry["station"])] = entry
     for st in stations:
         st.data_dir.mkdir(parents=True, exist_ok=True)
-        prepare_outbox(st)
+        prepare_outbox(st.outbox)
         a = addresses[st.index]
         conf = st.data_dir.parent / f"{st.name}.toml"
         balances = [str(b) for b in a["balances"]]  # type: ignore[attr-defined]
-        conf.write_text(edge_toml(st, proxy.port, balances, str(a["pipette"]), args.batch))
+        conf.write_text(
+            edge_toml(st, proxy.port, balances, str(a["pipette"]), args.batch, not args.no_receipts)
+        )
         st.agent = Proc(
             st.name,
             python("-m", "labcal_edge.cli", "run", "--config", str(conf)),
@@ -283,7 +252,7 @@ def inject(rig: Rig, fault: Fault, log: list[str]) -> None:
 
 
 def committed_total(rig: Rig) -> int:
-    return sum(ledger_count(s) for s in rig.stations)
+    return sum(ledger_count(s.outbox) for s in rig.stations)
 
 
 def wait_drained(rig: Rig, timeout_s: float) -> float | None:
@@ -295,39 +264,10 @@ def wait_drained(rig: Rig, timeout_s: float) -> float | None:
             stored = stored_counts(rig.db_url)
         except psycopg.OperationalError:
             stored = {}
-        if all(stored.get(s.name, 0) >= ledger_count(s) for s in rig.stations):
+        if all(stored.get(s.name, 0) >= ledger_count(s.outbox) for s in rig.stations):
             return time.monotonic()
         time.sleep(0.2)
     return None
-
-
-def verdict(rig: Rig) -> tuple[Counts, Counter[str]]:
-    ledger: list[tuple[str, int, str, bytes]] = []
-    kinds: Counter[str] = Counter()
-    for st in rig.stations:
-        with sqlite3.connect(f"file:{st.outbox}?mode=ro", uri=True) as db:
-            for seq, mid, _topic, payload in db.execute("SELECT * FROM bench_ledger"):
-                ledger.append((st.name, int(seq), str(mid), hashlib.sha256(payload).digest()))
-                kinds[json.loads(payload)["payload"]["type"]] += 1
-    with psycopg.connect(rig.db_url) as conn:
-        stored = [
-            (str(s), int(q), str(m), bytes(d) if d is not None else None, float(t))
-            for s, q, m, d, t in conn.execute(
-                "SELECT station, seq, message_id::text, digest, extract(epoch FROM received_at) "
-                "FROM messages WHERE tenant=%s AND kind <> 'status'",
-                (TENANT,),
-            )
-        ]
-        content: Counter[str] = Counter()
-        for table in ("readings", "reading_series", "usage_reports", "runs", "device_events"):
-            for mid, n in conn.execute(
-                f"SELECT message_id::text, count(*) FROM {table} WHERE tenant=%s "
-                "GROUP BY message_id",
-                (TENANT,),
-            ):
-                content[str(mid)] += int(n)
-    expected = {row[2]: 1 for row in stored}
-    return count(ledger, stored, content, expected), kinds
 
 
 def main() -> int:
@@ -345,6 +285,11 @@ def main() -> int:
     ap.add_argument("--disk-mb", type=int, default=48)
     ap.add_argument("--drain-timeout", type=float, default=600.0)
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    ap.add_argument(
+        "--no-receipts",
+        action="store_true",
+        help="edges delete at the broker's PUBACK (storage_receipts = false): the comparison",
+    )
     args = ap.parse_args()
     args.stations = args.stations or (4 if args.quick else 20)
     args.min_messages = args.min_messages or (2000 if args.quick else 100_000)
@@ -403,19 +348,22 @@ def main() -> int:
         drained = wait_drained(rig, args.drain_timeout)
         drain_s = None if drained is None else drained - t_last
         t_depth = time.monotonic()
-        while time.monotonic() - t_depth < 60 and any(outbox_state(s)[0] for s in rig.stations):
+        while time.monotonic() - t_depth < 60 and any(
+            outbox_state(s.outbox)[0] for s in rig.stations
+        ):
             time.sleep(0.5)
-        states = [outbox_state(s) for s in rig.stations]
+        states = [outbox_state(s.outbox) for s in rig.stations]
         assert rig.supervisor is not None
         rig.supervisor.stop()
         for st in rig.stations:
             assert st.agent is not None
             st.agent.stop()
-        counts, kinds = verdict(rig)
+        counts, kinds = read_verdict({s.name: s.outbox for s in rig.stations}, rig.db_url)
         disk_agent = rig.stations[args.disk_station].agent
         assert disk_agent is not None
         report = {
             "seed": args.seed,
+            "storage_receipts": not args.no_receipts,
             "stations": args.stations,
             "ingest_workers": args.workers,
             "messages_by_kind": dict(sorted(kinds.items())),
@@ -450,32 +398,6 @@ def main() -> int:
             say(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-
-
-def print_report(r: dict[str, object], log: list[str]) -> None:
-    print(f"\nseed {r['seed']}: {r['stations']} stations, {r['ingest_workers']} ingest workers")
-    print("faults injected:")
-    for line in log:
-        print("  " + line)
-    print(
-        "committed by the edges:", ", ".join(f"{k} {v}" for k, v in r["messages_by_kind"].items())
-    )  # type: ignore[attr-defined]
-    for key in ("committed", "stored", "lost", "doubled", "changed", "unexpected", "reordered"):
-        print(f"  {key:<10} {r[key]}")
-    print(
-        f"drain after the last fault: {r['drain_after_last_fault_s']} s "
-        f"(producers ran {r['producers_ran_after_last_fault_s']} s after it; drained "
-        f"{r['drain_after_producers_stopped_s']} s after they stopped)"
-    )
-    print(
-        f"left in outboxes {r['left_in_outboxes']}, refused by the full outbox "
-        f"{r['refused_by_full_outbox']} (operator message: {r['operator_message']}), "
-        f"dead letters {r['dead_letters']}"
-    )
-    print(
-        "processes that exited by themselves, restarted by the rig's supervisor: "
-        f"{r['restarted_after_exit'] or 'none'}"
-    )
 
 
 def stop_all(rig: Rig) -> None:

@@ -51,6 +51,7 @@ _CONNACK_TIMEOUT_S = 15.0
 _POISON_DROPS = 3  # drops in a row with the same message alone in flight
 _PROBE_ACKS = 20  # acknowledgements that end the one-at-a-time mode
 NO_MATCHING_SUBSCRIBERS = 0x10  # PUBACK reason code: accepted, but nobody received it
+_RESENDS_WARNED = 5  # a message sent again this often gets a warning (once)
 
 
 class Publisher:
@@ -348,6 +349,15 @@ class Publisher:
         msgs = self._outbox.fetch(due)
         kept = {m.seq for m in msgs}
         self.awaiting.confirmed(s for s in due if s not in kept)
+        for m in msgs:
+            if self.awaiting.resends(m.seq) == _RESENDS_WARNED:
+                log.warning(
+                    "message seq=%d id=%s sent %d times without a storage receipt; it stays in "
+                    "the outbox (is the cloud quarantining it, or not sending receipts?)",
+                    m.seq,
+                    m.message_id,
+                    _RESENDS_WARNED,
+                )
         return msgs
 
     def _acknowledged(self, seqs: list[int], now: float) -> None:

@@ -148,7 +148,8 @@ def test_certificate_contains_the_full_protocol(world: World) -> None:
         "DAkkS D-K-12345",
         "Tara Technician",
         "2027-03-01",
-        "PASSED",
+        "Conforming: conformity with the stated limits is declared",
+        "Decision rule: simple acceptance",
         "Lab A",
         "A Main building",
         c["verify_url"],
@@ -191,6 +192,7 @@ def test_run_for_another_device_is_refused(world: World) -> None:
 def test_failing_run_gives_failed_certificate(world: World) -> None:
     c = record_calibration(world, _device(world), "C-1", bias_mg=5.0)  # +5 % systematic error
     assert c["passed"] is False
+    assert (c["verdict"], c["verdict_label"]) == ("not_conforming", "Not conforming")
 
 
 def test_audit_export_zip_has_pdfs_and_csv_for_the_range(world: World) -> None:

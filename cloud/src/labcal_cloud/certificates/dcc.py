@@ -112,6 +112,9 @@ def _statement(
 
 
 def _verdict_sentence(doc: CertificateDocument) -> str:
+    """The record's one verdict, worded as on the PDF (certificates/conformity.py)."""
+    if doc.conformity:
+        return "; ".join(text for _, text in doc.conformity)
     verdict = "PASSED" if doc.passed else "FAILED"
     claim = (
         "conformity with ISO 8655 is stated"

@@ -18,11 +18,15 @@ from typing import Any
 from uuid import UUID
 
 from labcal_cloud.db.gateway import Database, placeholders
+from labcal_cloud.engine.decision_rules import SqlDecisionRules
 from labcal_cloud.engine.due import DueBasis, DueState, DueStateChanged, DueStatus
 from labcal_cloud.engine.forecast import MaintenanceForecast
 from labcal_cloud.engine.ports import DeviceInputs, EngineDevice, PendingRun
 from labcal_cloud.engine.record_codec import record_from_json, record_to_json
 from labcal_cloud.engine.records import CalibrationRecord
+from labcal_cloud.engine.tolerance_tables import SqlToleranceTables
+from labcal_shared.iso8655.tolerance import ToleranceTable
+from labcal_shared.iso8655.verdict import DecisionRule
 
 __all__ = ["SqlEngineRepository", "SqlForecastStore"]
 
@@ -120,14 +124,21 @@ class SqlEngineRepository(_SqlStore):
             (tenant, serial, self._db.at(valid_until)),
         )
 
+    def decision_rule(self, tenant: str, serial: str) -> DecisionRule:
+        return SqlDecisionRules(self._db).rule_for(tenant, serial)
+
+    def tolerance_table(self, tenant: str, serial: str, edition: str) -> ToleranceTable | None:
+        return SqlToleranceTables(self._db).table_for(tenant, serial, edition)
+
     def save_record(self, tenant: str, message_id: UUID | None, record: CalibrationRecord) -> None:
         at = self._db.at
         self._db.execute(
             """INSERT INTO calibration_record (record_id, tenant, run_message_id, run_id, kind,
                    phase, pipette_serial, pipette_model, balance_serial, balance_in_calibration,
                    operator, started_at, ended_at, recorded_at, mpe_edition, passed,
-                   conformity_claimable, supersedes, correction_reason, record_json)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   conformity_claimable, supersedes, correction_reason, record_json, verdict,
+                   decision_rule, tolerance_table)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 self._uuid(record.record_id),
                 tenant,
@@ -149,6 +160,9 @@ class SqlEngineRepository(_SqlStore):
                 self._uuid(record.supersedes),
                 record.correction_reason,
                 json.dumps(record_to_json(record)),
+                record.verdict.value,
+                record.decision_rule.value,
+                record.tolerance_table,
             ),
         )
 
