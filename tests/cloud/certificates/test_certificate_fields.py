@@ -133,7 +133,9 @@ def test_certificate_text_has_every_17025_field(
         assert "as found" not in flat.lower()
 
     # the uncertainty statement with k and the coverage probability
-    assert re.search(r"coverage factor k = [\d.]+", flat)
+    assert re.search(
+        r"coverage factor k (= [\d.]+|from [\d.]+ to [\d.]+ \(stated with each result\))", flat
+    )
     assert "coverage probability of 95.45 % (approximately 95 %)" in flat
     assert re.search(r"U µL\s+k\b", text)
 

@@ -144,6 +144,7 @@ class CertificateDocument:
     verify_url: str
     coverage_probability: float = COVERAGE_PROBABILITY
     conformity: tuple[tuple[str, str], ...] = ()  # the statement of conformity (conformity.py)
+    verdict: str = ""  # the record's one verdict (labcal_shared.iso8655.verdict.Verdict value)
     budget: BudgetTable | None = None  # the uncertainty budget (pdf_budget.py)
 
     @property
@@ -156,7 +157,16 @@ class CertificateDocument:
 
     @property
     def coverage_factors(self) -> tuple[float, ...]:
-        return tuple(sorted({v.coverage_factor for v in self.volumes}))
+        """The distinct k of the results, as printed (2 decimals)."""
+        return tuple(sorted({round(v.coverage_factor, 2) for v in self.volumes}))
+
+    @property
+    def coverage_text(self) -> str:
+        """``k = 2.28``, or the range when the results have several (k per result's row)."""
+        ks = self.coverage_factors
+        if len(ks) == 1:
+            return f"k = {ks[0]:.2f}"
+        return f"k from {ks[0]:.2f} to {ks[-1]:.2f} (stated with each result)"
 
 
 def channel_verdicts(volumes: tuple[VolumeRow, ...]) -> tuple[ChannelVerdict, ...]:
@@ -298,6 +308,7 @@ def build_document(
         next_due=next_due,
         verify_url=verify_url,
         conformity=tuple(conformity_rows(record)),
+        verdict=record.verdict.value,
         budget=budget_table(record),
         coverage_probability=(
             record.volumes[0].coverage_probability if record.volumes else COVERAGE_PROBABILITY

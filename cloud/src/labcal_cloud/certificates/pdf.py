@@ -116,12 +116,11 @@ def _environment(pdf: CertificatePdf, doc: CertificateDocument) -> None:
 
 def _uncertainty(pdf: CertificatePdf, doc: CertificateDocument) -> None:
     heading(pdf, "Uncertainty of measurement")
-    ks = ", ".join(f"{k:.2f}" for k in doc.coverage_factors)
     paragraph(
         pdf,
         f"The expanded uncertainty U is the combined standard uncertainty multiplied by the "
-        f"coverage factor k = {ks}, the Student t factor for the effective degrees of freedom "
-        "(Welch-Satterthwaite) at a coverage probability of "
+        f"coverage factor {doc.coverage_text}, the Student t factor for the effective "
+        "degrees of freedom (Welch-Satterthwaite) at a coverage probability of "
         f"{100 * doc.coverage_probability:.2f} % (approximately 95 %). It was determined "
         "following JCGM 100 (GUM); the budget follows.",
     )
