@@ -225,7 +225,7 @@ def test_with_storage_receipts_a_message_leaves_only_on_its_receipt(
                 time.sleep(0.05)
             assert publisher.acked_total >= 10
             assert outbox.depth == 10  # the broker's PUBACK alone deletes nothing
-            first = [(e.seq, str(e.message_id)) for e in envs[:5]]
+            first = [(e.seq, e.message_id.hex) for e in envs[:5]]  # as ingest sends them
             wrong_id = [(envs[5].seq, str(envs[6].message_id))]  # seq and id must both match
             send_receipt(broker.url, cmd, first + wrong_id)
             collector.wait_for(lambda m: outbox.depth == 5, timeout=10)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from labcal_edge.config import FullPolicy
 from labcal_edge.errors import OutboxFullError
+from labcal_shared.contracts.receipts import same_id
 
 __all__ = ["Outbox", "OutboxMessage", "StoredMessage"]
 
@@ -288,7 +289,7 @@ class Outbox:
         if not wanted:
             return 0
         with self._lock:
-            match = [m.seq for m in self.fetch(wanted) if wanted[m.seq] == m.message_id]
+            match = [m.seq for m in self.fetch(wanted) if same_id(wanted[m.seq], m.message_id)]
             return self.ack(match) if match else 0
 
     def ack(self, seqs: Iterable[int]) -> int:

@@ -51,14 +51,14 @@ def test_stored_messages_and_redeliveries_are_named_in_receipts(
         envs = [messages.reading(float(i)) for i in range(30)] + [messages.usage(7)]
         status = messages.status()
         publisher.publish([messages.wire(e) for e in [*envs, status]])
-        want = {(e.seq, str(e.message_id)) for e in envs}
+        want = {(e.seq, e.message_id.hex) for e in envs}
         wait(lambda: set(listener.pairs) >= want, what="receipts for all")
         assert store.count("messages", messages.tenant) == len(envs) + 1
         # a redelivery (the edge sends again when a receipt did not come) is named again
         publisher.publish([messages.wire(envs[0])])
         wait(lambda: len(listener.pairs) >= len(envs) + 1, what="receipt for the redelivery")
-        assert listener.pairs.count((envs[0].seq, str(envs[0].message_id))) == 2
-        assert (status.seq, str(status.message_id)) not in listener.pairs  # not in an outbox
+        assert listener.pairs.count((envs[0].seq, envs[0].message_id.hex)) == 2
+        assert (status.seq, status.message_id.hex) not in listener.pairs  # not in an outbox
         assert store.count("messages", messages.tenant) == len(envs) + 1
         # the worker received its own receipts (its subscription matches …/cmd): not stored,
         # not quarantined
@@ -78,5 +78,5 @@ def test_receipts_leave_out_conflicts_and_status_and_group_by_station(messages) 
     result = WriteResult(stored=2, duplicates=0, quarantined=0, conflicts=(envs[2].message_id,))
     got = receipts_of(batch, result)
     topic = build_topic(messages.tenant, messages.station, Kind.CMD)
-    assert got == {topic: [(envs[0].seq, str(envs[0].message_id))]}
+    assert got == {topic: [(envs[0].seq, envs[0].message_id.hex)]}
     assert receipts_of(Batch(), WriteResult(0, 0, 0)) == {}

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from labcal_shared.contracts.receipts import decode_receipt, encode_receipt
+from labcal_shared.contracts.receipts import decode_receipt, encode_receipt, same_id
 from labcal_shared.errors import DecodeError
+
+
+def test_ids_compare_hyphenated_or_hex() -> None:
+    u = "6F1C0E2A-0000-4000-8000-000000000001"
+    assert same_id(u, u.replace("-", "").lower())
+    assert not same_id(u, u[:-1] + "2")
 
 
 def test_round_trip() -> None:

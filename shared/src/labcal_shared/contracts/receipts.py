@@ -6,6 +6,9 @@ message id (messages stored before, i.e. redeliveries, are named again)::
 
     {"type": "storage_receipt", "stored": [[17, "6f1c…"], [18, "a2b0…"]]}
 
+A message id is its UUID as 32 hex digits (ingest sends ``UUID.hex``: 4x cheaper to build than
+the hyphenated form) or hyphenated; :func:`same_id` compares either form.
+
 A station that waits for receipts (``[mqtt] storage_receipts``) deletes a message from its
 outbox only when a receipt names it, not at the broker's PUBACK: a PUBACK only says the broker
 holds the message (Mosquitto keeps a queued message of an offline ingest session in memory, and
@@ -19,7 +22,7 @@ from collections.abc import Iterable
 
 from labcal_shared.errors import DecodeError
 
-__all__ = ["RECEIPT_TYPE", "decode_receipt", "encode_receipt"]
+__all__ = ["RECEIPT_TYPE", "decode_receipt", "encode_receipt", "same_id"]
 
 RECEIPT_TYPE = "storage_receipt"
 
@@ -28,6 +31,11 @@ def encode_receipt(stored: Iterable[tuple[int, str]]) -> bytes:
     """The receipt for these ``(seq, message_id)`` pairs."""
     pairs = [[int(seq), str(mid)] for seq, mid in stored]
     return json.dumps({"type": RECEIPT_TYPE, "stored": pairs}, separators=(",", ":")).encode()
+
+
+def same_id(a: str, b: str) -> bool:
+    """Whether two message ids name the same UUID (hyphenated or 32 hex digits, any case)."""
+    return a.replace("-", "").lower() == b.replace("-", "").lower()
 
 
 def decode_receipt(payload: bytes) -> list[tuple[int, str]]:
