@@ -77,6 +77,7 @@ def pipette_run(
     phase: str | None = None,
     bias_ul: dict[int, float] | None = None,
     instruments: tuple[MeasuringInstrument, ...] = INSTRUMENTS,
+    humidity_pct: float = 55.0,
 ) -> GravimetricRun:
     """A 100 µL pipette, every channel at 100, 50 and 10 µL × 10 replicates; ``bias_ul`` adds a
     systematic error per channel."""
@@ -90,7 +91,9 @@ def pipette_run(
         for ch in range(1, channels + 1)
         for v in (100.0, 50.0, 10.0)
     ]
-    env = EnvironmentSample(air_temp_c=20.0, water_temp_c=20.0, pressure_kpa=101.3, humidity_pct=55)
+    env = EnvironmentSample(
+        air_temp_c=20.0, water_temp_c=20.0, pressure_kpa=101.3, humidity_pct=humidity_pct
+    )
     return GravimetricRun(
         run_id=uuid.uuid4(),
         mode=RunMode.CALIBRATION,

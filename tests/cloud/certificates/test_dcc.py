@@ -181,3 +181,19 @@ def test_dcc_downloads_and_verification(any_world: World) -> None:
     upload = client.post(f"/verify/{code}", files={"file": ("c.xml", xml, "application/xml")})
     assert "Valid: signature valid" in upload.text
     assert client.get("/verify/not-a-code/dcc.xml").status_code == 404
+
+
+def test_a_finding_makes_no_binary_conformity_statement(any_world: World) -> None:
+    """Within limits but humidity below 50 %: the verdict is 'within limits, conformity not
+    stated'; the DCC says so in words and makes no dcc:conformity pass/fail statement."""
+    set_profiles(any_world, next_due_asked=False)
+    run = pipette_run("F-1", ended_at=END, humidity_pct=45.0)
+    [issued] = certify_through_pipeline(any_world, run)
+    assert issued.record.verdict.value == "conforming_with_finding"
+    _, xml = any_world.services.certificates.dcc(any_world.a.tenant.id, issued.calibration.id)
+    assert dcc_schema.check(xml) == []
+    root = etree.fromstring(xml)
+    statement = "//dcc:statement[@refType='labcal_conformity']"
+    assert _texts(root, f"{statement}/dcc:conformity") == []
+    [declaration] = _texts(root, f"{statement}/dcc:declaration/dcc:content/text()")
+    assert "conformity not stated" in declaration
