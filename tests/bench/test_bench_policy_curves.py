@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -17,6 +19,7 @@ def _by_knob(points: list[dict[str, object]], family: str) -> list[dict[str, obj
     return [p for p in points if p["family"] == family]
 
 
+@pytest.mark.slow
 def test_quick_run_prints_the_budget_rows_and_writes_curves(tmp_path: Path) -> None:
     out_json, out_png = tmp_path / "curves.json", tmp_path / "curves.png"
     done = subprocess.run(

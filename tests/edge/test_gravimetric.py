@@ -201,10 +201,18 @@ def test_a_multichannel_pipette_is_weighed_channel_by_channel(
 
 def test_bad_traceability_settings_stop_the_run_before_weighing(tmp_path: Path) -> None:
     from labcal_edge.errors import RunAbortedError
-    from labcal_edge.gravimetric import GravimetricWorkflow
+    from labcal_edge.gravimetric import GravimetricWorkflow, StationIO
     from labcal_edge.operator_io import ScriptedOperator
+    from labcal_shared.contracts import DeviceRef
 
     op = ScriptedOperator({"instruments": [{"role": "scale", "make": "x"}]})
     flow = GravimetricWorkflow(None, op, None)  # type: ignore[arg-type]
     with pytest.raises(RunAbortedError, match="instruments"):
         flow.traceability()
+    balance = {"role": "balance", "make": "M", "model": "X", "serial": "OTHER"}
+    io = StationIO(
+        balance=None, balance_ref=DeviceRef(type="balance", make="M", model="X", serial="B-1")
+    )  # type: ignore[arg-type]
+    op = ScriptedOperator({"instruments": [balance]})
+    with pytest.raises(RunAbortedError, match="'OTHER' is not this station's balance 'B-1'"):
+        GravimetricWorkflow(io, op, None).traceability()  # type: ignore[arg-type]

@@ -147,7 +147,9 @@ def _seed(d: Deployment, client: httpx.Client) -> tuple[str, str, dict[str, str]
     headers = {"X-CSRF-Token": _login(client, "admin@provider.example")}
     ended = datetime.now(UTC) - timedelta(days=336)
     body = {"device_id": devices[QUICK.serial], "run": _api_run(ended).model_dump(mode="json"),
-            "balance_traceability": "balance B-7, certificate 2025-001"}  # fmt: skip
+            "balance_traceability": "balance B-7, certificate 2025-001",
+            # the balance within its own calibration then: the calibration is conforming
+            "balance_valid_until": (ended + timedelta(days=30)).isoformat()}  # fmt: skip
     recorded = client.post("/api/v1/calibrations", headers=headers, json=body)
     assert recorded.status_code == 201, recorded.text
     return tenant, str(site.json()["id"]), devices
@@ -168,7 +170,7 @@ def _api_run(ended: datetime) -> GravimetricRun:
         balance=DeviceRef(type=DeviceType.BALANCE, make="Mettler", model="XPR", serial="B-7"),
         balance_readability_mg=0.001,
         environment=[EnvironmentSample(air_temp_c=20.0, water_temp_c=20.0, pressure_kpa=101.3,
-                                       humidity_pct=55)],
+                                       humidity_pct=55)] * 2,  # at the start and the end
         test_volumes=volumes,
         operator="Tess Tech",
         started_at=ended - timedelta(minutes=40),
@@ -279,7 +281,7 @@ def test_a_station_run_becomes_a_certificate_and_a_reminder_a_booking(
             pipeline = next(p for p in d.processes if p.name == "pipeline")
             signed = pipeline.wait_text(
                 rf"^pipeline: certificate (LC-\S+) signed for LabCal LP-1000 {CALIBRATED.serial}"
-                r" \(passed\)", 120
+                r" \(Conforming\)", 120
             )  # fmt: skip
             [record] = _calibrations(client, ids[CALIBRATED.serial])
             assert record["number"] == signed.group(1)

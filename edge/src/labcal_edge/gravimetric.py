@@ -331,6 +331,12 @@ class GravimetricWorkflow:
         roles = [i.role for i in checked[1]]
         if len(set(roles)) != len(roles):
             raise RunAbortedError("instruments settings: each role (balance, thermometer…) once")
+        for i in checked[1]:
+            if i.role.value == "balance" and i.serial != self.io.balance_ref.serial:
+                raise RunAbortedError(
+                    f"instruments settings: the balance {i.serial!r} is not this station's "
+                    f"balance {self.io.balance_ref.serial!r}"
+                )
         return checked
 
     def run(self, mode: RunMode) -> RunOutcome:

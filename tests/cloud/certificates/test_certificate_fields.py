@@ -113,10 +113,11 @@ def test_certificate_text_has_every_17025_field(
         for v in VOLUMES:
             assert _result_rows(text, ch, v), (ch, v)
     if conforming:
-        assert "PASSED; conformity with ISO 8655 is stated" in flat
+        assert "Conforming: conformity with the stated limits is declared" in flat
     else:
-        assert "FAILED" in flat
-        assert "conformity with ISO 8655 is stated" not in flat
+        assert "Not conforming: at least one result is outside its limit" in flat
+        assert "conformity with the stated limits is declared" not in flat
+    assert "Decision rule: simple acceptance" in flat
     if channels > 1:
         worst = r"channel 3: FAIL" if not conforming else r"channel \d+: PASS"
         assert re.search(rf"Worst channel\s+{worst}", text)
@@ -132,8 +133,10 @@ def test_certificate_text_has_every_17025_field(
         assert "as found" not in flat.lower()
 
     # the uncertainty statement with k and the coverage probability
-    assert re.search(r"coverage factor k = [\d.]+", flat)
-    assert "coverage probability of approximately 95%" in flat
+    assert re.search(
+        r"coverage factor k (= [\d.]+|from [\d.]+ to [\d.]+ \(stated with each result\))", flat
+    )
+    assert "coverage probability of 95.45 % (approximately 95 %)" in flat
     assert re.search(r"U µL\s+k\b", text)
 
     # authorised signatory; next due only when the customer asked

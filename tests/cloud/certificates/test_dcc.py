@@ -85,7 +85,8 @@ def test_dcc_keeps_to_the_schema_and_says_what_the_pdf_says(
         seen.add((int(value("labcal_channel")), value("labcal_testVolume")))
         [k] = r.xpath(".//si:coverageFactor/text()", namespaces=NS)
         [p] = r.xpath(".//si:coverageProbability/text()", namespaces=NS)
-        assert (float(k), float(p)) == (2.0, 0.95)
+        assert float(p) == 0.9545  # k from ν_eff: t_95.45(⌊ν_eff⌋), 2 only for ν_eff = ∞
+        assert float(k) >= 2.0
         replicates = r.xpath(".//si:realListXMLList/si:valueXMLList/text()", namespaces=NS)
         assert len(replicates[0].split()) == 10
         [verdict] = r.xpath(".//dcc:metaData/dcc:conformity/text()", namespaces=NS)

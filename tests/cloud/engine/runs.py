@@ -43,11 +43,12 @@ def make_run(
         nominal_volume_ul=100.0,
         balance=BALANCE,
         balance_readability_mg=0.001,
-        environment=[
+        environment=[  # at the start and at the end of the run
             EnvironmentSample(
                 air_temp_c=20.0, water_temp_c=water_temp_c, pressure_kpa=101.3, humidity_pct=55
             )
-        ],
+        ]
+        * 2,
         test_volumes=volumes,
         operator="ana",
         started_at=ended_at - timedelta(minutes=40),

@@ -33,6 +33,7 @@ device = st.fixed_dictionaries(
         "registered": minutes.filter(lambda d: d <= 2400),
         "last_cal": st.one_of(st.none(), minutes),
         "passed": st.booleans(),
+        "review": st.booleans(),  # not conforming but within limits: blocked for review
         "cycles": st.integers(0, 200_000),
         "rate": st.one_of(st.just(0.0), st.floats(0.5, 3000)),
         "event": st.one_of(st.none(), minutes),
@@ -72,6 +73,7 @@ def test_vector_matches_scalar(devices: list[dict[str, object]], interval: float
         cycle_limit=limits,
         due_soon_days=30.0,
         grace_days=14.0,
+        last_calibration_review=np.array([d["review"] for d in devices], bool),
     )
     result = compute_fleet_due(fleet, NOW_DAYS)
     assert result.status.shape == (n,)
@@ -85,6 +87,7 @@ def test_vector_matches_scalar(devices: list[dict[str, object]], interval: float
             registered_at=to_dt(d["registered"]),  # type: ignore[arg-type]
             last_calibration_at=None if d["last_cal"] is None else to_dt(d["last_cal"]),  # type: ignore[arg-type]
             last_calibration_passed=bool(d["passed"]),
+            last_calibration_review=bool(d["review"]),
             cycles_since_calibration=int(d["cycles"]),  # type: ignore[call-overload]
             cycles_per_day=float(d["rate"]),  # type: ignore[arg-type]
             events=events,

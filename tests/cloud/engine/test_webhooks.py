@@ -205,3 +205,48 @@ def test_the_outbox_queues_an_event_in_the_callers_transaction_once(
     ]
     (body,) = db.one("SELECT body FROM webhook_delivery LIMIT 1") or (None,)
     assert bytes(body) == webhook_for(event)[2]
+
+
+LIMITED = "Within limits, conformity not stated (finding)"
+
+
+@pytest.mark.parametrize(
+    ("humidity", "bias", "verdict", "label", "passed"),
+    [
+        (55.0, 0.0, "conforming", "Conforming", True),
+        (
+            45.0,
+            0.0,
+            "conforming_with_finding",
+            "Within limits, conformity not stated (finding)",
+            False,
+        ),
+        (55.0, 1.5, "not_conforming", "Not conforming", False),
+    ],
+)
+def test_calibration_completed_carries_the_records_one_verdict(
+    humidity: float, bias: float, verdict: str, label: str, passed: bool
+) -> None:
+    """``passed`` is true only beside "conforming": no pass beside "conformity not stated"."""
+    import json
+
+    from labcal_cloud.engine.events import CalibrationRecorded
+    from labcal_cloud.engine.records import record_from_run
+    from labcal_shared.contracts import EnvironmentSample
+
+    from .runs import make_run
+
+    run = make_run(T0, bias_ul=bias)
+    env = EnvironmentSample(air_temp_c=20.0, water_temp_c=20.0, pressure_kpa=101.3,
+                            humidity_pct=humidity)  # fmt: skip
+    run = run.model_copy(update={"environment": [env, env]})
+    record = record_from_run(
+        run, record_id=uuid.uuid4(), recorded_at=T0, balance_valid_until=None, balance_known=False
+    )
+    kind, _, body = webhook_for(CalibrationRecorded("t1", record, T0))
+    data = json.loads(body)["data"]
+    assert kind is WebhookEvent.CALIBRATION_COMPLETED
+    assert (data["verdict"], data["verdict_label"], data["passed"]) == (verdict, label, passed)
+    assert data["decision_rule"] == "simple_acceptance"
+    assert data["tolerance_table"] == "ISO 8655-2:2002 (built in)"
+    assert bool(data["verdict_reasons"]) is (verdict != "conforming")

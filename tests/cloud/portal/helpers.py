@@ -172,9 +172,10 @@ def sample_run(
         "nominal_volume_ul": 100.0,
         "balance": {"type": "balance", "make": "Mettler", "model": "XPR26", "serial": "B-77"},
         "balance_readability_mg": 0.001,
-        "environment": [
+        "environment": [  # at the start and at the end of the run
             {"air_temp_c": 21.0, "water_temp_c": 20.5, "pressure_kpa": 101.3, "humidity_pct": 55.0}
-        ],
+        ]
+        * 2,
         "test_volumes": volumes,
         "operator": operator,
         "started_at": (end - timedelta(minutes=40)).isoformat(),

@@ -9,7 +9,7 @@ everything is a click, a form field or a download, as a person does it:
   calibration" → book → the reminder again shows the devices booked → a device's certificate
   (PDF download, verification page) → audit export (ZIP download);
 - provider: log in → lands on planning → orders and labels: create an order, download its label
-  sheet → planning → KPIs → audit export for a customer (ZIP download).
+  sheet → planning → KPIs → policy visits → audit export for a customer (ZIP download).
 
 Every page is checked: HTML (never a raw JSON answer), no error page, no HTTP error, the body not
 wider than the window (``scrollWidth > clientWidth``), no console error or page error.
@@ -119,13 +119,14 @@ def _deliver_reminders(s: Services, url: str) -> int:
 
 
 @contextmanager
-def live_portal(folder: Path) -> Iterator[JourneyWorld]:
-    """A live portal (uvicorn, SQLite in ``folder``) with the demo seed and delivered reminders."""
+def live_portal(folder: Path, database_url: str | None = None) -> Iterator[JourneyWorld]:
+    """A live portal (uvicorn; SQLite in ``folder`` unless ``database_url``) with the demo seed
+    and delivered reminders."""
     key, cert = make_signing_pair(folder / "signing", "LabCal Service (journey)")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = PortalSettings(
-        database_url=f"sqlite:///{folder / 'journey.db'}",
+        database_url=database_url or f"sqlite:///{folder / 'journey.db'}",
         fast_password_hashing=True,
         base_url=url,
         link_secret=LINK_SECRET,
@@ -184,8 +185,9 @@ class Walk:
             ),
         )
 
-    def check(self, step: str) -> None:
-        """The page after ``step``: HTML, no error page, fits the width, no console error."""
+    def check(self, step: str, *, error_page: bool = False, shot: bool = True) -> None:
+        """The page after ``step``: HTML, no error page (or one, when ``error_page``), fits the
+        width, no console error."""
         page = self.page
         page.wait_for_load_state("load")
         where = f"{self.journey}/{self.size}: {step} ({page.url})"
@@ -193,7 +195,8 @@ class Walk:
         assert kind == "text/html", f"{where}: a {kind} page, not HTML"
         text = page.inner_text("body").strip()
         assert not text.startswith(("{", "[")), f"{where}: raw JSON: {text[:120]}"
-        assert page.locator("#error-page").count() == 0, f"{where}: error page: {text[:200]}"
+        shown = page.locator("#error-page").count()
+        assert shown == int(error_page), f"{where}: error page {shown}: {text[:200]}"
         widths = page.evaluate(
             "[document.body.scrollWidth, document.body.clientWidth,"
             " document.documentElement.scrollWidth, document.documentElement.clientWidth]"
@@ -202,9 +205,9 @@ class Walk:
         assert widths[2] <= widths[3], f"{where}: page overflows sideways {widths}"
         assert not self.errors, f"{where}: {self.errors}"
         self.steps.append(step)
-        if self.shots is not None:
+        if self.shots is not None and shot:
             self._shot += 1
-            name = step.lower().replace(" ", "-").replace("/", "-")
+            name = "-".join("".join(c if c.isalnum() else " " for c in step.lower()).split())
             target = self.shots / f"{self.journey}-{self._shot:02d}-{name}-{self.size}.png"
             page.screenshot(path=str(target), full_page=False)
             small(target)
@@ -224,9 +227,9 @@ class Walk:
         assert not self.errors, f"{self.journey}/{self.size}: {self.errors}"
         return Path(path).read_bytes()
 
-    def log_in(self, email: str) -> None:
+    def log_in(self, email: str, *, shot: bool = True) -> None:
         assert "/login" in self.page.url
-        self.check("Log in")
+        self.check("Log in", shot=shot)
         self.page.fill("#email", email)
         self.page.fill("#password", PASSWORD)
         self.click('form[action="/login"] button[type=submit]')
@@ -290,7 +293,7 @@ def provider_journey(w: JourneyWorld, walk: Walk) -> None:
     walk.check("Landing on planning")
     walk.menu("Orders & labels")
     walk.check("Orders")
-    ref = f"SO-{walk.size}-{uuid.uuid4().hex[:4]}"
+    ref = "SO-2026-0420"  # each walk has a fresh portal
     page.fill("#order_ref", ref)
     page.fill("#lines", f"Acme, P200, {ref}-1, 200\nAcme, P200, {ref}-2, 200")
     walk.click("#new-order button[type=submit]")
@@ -305,6 +308,8 @@ def provider_journey(w: JourneyWorld, walk: Walk) -> None:
     walk.menu("KPIs")
     assert page.locator("svg.chart text.value").count() >= 6
     walk.check("KPIs")
+    walk.menu("Policy visits")
+    walk.check("Policy visits")
     walk.menu("Audit export")
     page.select_option("#tenant_id", label="Rhein Biolabs")
     walk.check("Audit export for a customer")
@@ -312,9 +317,42 @@ def provider_journey(w: JourneyWorld, walk: Walk) -> None:
     assert zipfile.ZipFile(io.BytesIO(archive)).namelist()
 
 
+def error_pages(w: JourneyWorld, walk: Walk) -> None:
+    """The dead ends of before, as a signed-in lab user meets them: each is one error page (or
+    the form again) that fits the window and offers a way on."""
+    page = walk.page
+    page.goto(f"{w.url}/devices")
+    walk.log_in(w.lab_email, shot=False)
+    for path, status, step in (
+        ("/no/such/page", 404, "Unknown address"),
+        ("/book", 404, "Book without a link"),
+        ("/provider/kpis", 403, "Provider page as a lab"),
+    ):
+        response = page.goto(f"{w.url}{path}")
+        assert response is not None
+        assert response.status == status, (path, response.status)
+        walk.errors.clear()  # the browser logs the document's own 4xx; nothing else may fail
+        walk.check(step, error_page=True)
+        walk.click("#error-page a.button")  # the way on is a real page
+        walk.check(f"{step}: way on", shot=False)
+    page.goto(f"{w.url}/verify")
+    walk.check("Verify without a code")
+    page.goto(f"{w.url}/bookings")
+    walk.click("main a.button >> nth=0")  # book a site
+    page.locator('input[name="device_ids"]').evaluate_all(
+        "els => els.forEach(e => e.checked = false)"
+    )
+    with page.expect_navigation():
+        page.click('form[action="/bookings"] button[type=submit]')
+    walk.errors.clear()  # 422: the form again, with its message
+    assert page.inner_text("[role=alert]") == "Tick at least one device to book."
+    walk.check("Book with no device ticked")
+
+
 JOURNEYS: dict[str, Callable[[JourneyWorld, Walk], None]] = {
     "lab": lab_journey,
     "provider": provider_journey,
+    "errors": error_pages,
 }
 
 

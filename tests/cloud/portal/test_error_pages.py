@@ -17,6 +17,12 @@ from .helpers import World, api_token, client_for, login
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_world(request: pytest.FixtureRequest) -> World:
+    world: World = request.getfixturevalue("world" if request.param == "sqlite" else "pg_world")
+    return world
+
+
 def _csrf(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found is not None
@@ -92,7 +98,8 @@ def test_forbidden_page_says_so_in_words(world: World) -> None:
     assert "You may not open this page" in page
 
 
-def test_book_with_no_device_ticked_keeps_the_form(world: World) -> None:
+def test_book_with_no_device_ticked_keeps_the_form(any_world: World) -> None:
+    world = any_world
     _due_devices(world, 1)
     client, csrf = _signed_in(world)
     form = {"csrf_token": csrf, "site_id": world.a.site.id, "day": "2026-03-04"}
@@ -102,7 +109,8 @@ def test_book_with_no_device_ticked_keeps_the_form(world: World) -> None:
     assert 'action="/bookings"' in r.text  # the form is still there
 
 
-def test_booked_device_is_shown_booked_and_a_second_booking_names_it(world: World) -> None:
+def test_booked_device_is_shown_booked_and_a_second_booking_names_it(any_world: World) -> None:
+    world = any_world
     ids = _due_devices(world, 2)
     client, csrf = _signed_in(world)
     form = {"csrf_token": csrf, "site_id": world.a.site.id, "day": "2026-03-04"}
@@ -120,6 +128,13 @@ def test_booked_device_is_shown_booked_and_a_second_booking_names_it(world: Worl
     assert f'href="{booking_url}"' in again.text
     listing = client.get("/devices").text
     assert "Booked for Wed 4 Mar 2026" in listing
+    assert "Booked for Wed 4 Mar 2026" in client.get(f"/devices/{ids[0]}").text
+    planner = client_for(world)
+    login(planner, world.planner)
+    plan = planner.get("/provider/planning").text
+    row = re.search(r"Lab A / A Main building</td>(.*?)</tr>", plan.split('id="bundles"')[1])
+    assert row is not None
+    assert row.group(1) == '<td data-label="To book">1</td><td data-label="Booked">1</td>'
 
 
 def test_bare_verify_is_a_form_that_leads_to_the_certificate_page(world: World) -> None:
@@ -150,7 +165,8 @@ def test_audit_export_without_dates_keeps_the_form(world: World, query: str, mes
     assert 'id="audit-form"' in r.text
 
 
-def test_audit_export_form_gives_the_zip(world: World) -> None:
+def test_audit_export_form_gives_the_zip(any_world: World) -> None:
+    world = any_world
     client, _ = _signed_in(world)
     form = client.get("/audit").text
     start = re.search(r'id="start" name="start" type="date" value="([^"]+)"', form)
@@ -173,7 +189,8 @@ def test_binary_csv_upload_keeps_the_form_with_a_message(world: World) -> None:
     assert 'enctype="multipart/form-data"' in r.text  # the form, to try again
 
 
-def test_provider_orders_and_label_sheet_by_form(world: World) -> None:
+def test_provider_orders_and_label_sheet_by_form(any_world: World) -> None:
+    world = any_world
     client = client_for(world)
     login(client, world.planner)
     assert client.get("/", follow_redirects=False).headers["location"] == "/provider/planning"
@@ -203,3 +220,10 @@ def test_provider_orders_and_label_sheet_by_form(world: World) -> None:
     assert "SO-1" in client.get("/provider/orders").text
     lab = api_token(world, world.a.admin)
     assert client_for(world).get("/provider/orders", headers=lab).status_code == 403
+
+
+def test_a_bad_booking_link_says_so_and_offers_the_bookings_page(world: World) -> None:
+    client, _ = _signed_in(world)
+    page = _is_error_page(client.get("/book?token=forged.token"), 404)
+    assert "This booking link cannot be used:" in page
+    assert 'href="/bookings"' in page

@@ -62,3 +62,6 @@ def test_inbox_shows_only_the_users_own_reminders(any_world: World) -> None:
     assert "P100 due &lt;soon&gt;" in page.text  # escaped
     assert "for the colleague" not in page.text
     assert "for another lab" not in page.text
+    assert ">New</span>" in page.text  # unread until shown ...
+    assert client.get("/api/v1/inbox").json()[0]["read"] is True  # ... then read
+    assert ">New</span>" not in client.get("/inbox").text

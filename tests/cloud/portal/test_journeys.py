@@ -36,6 +36,7 @@ PROVIDER_STEPS = [
     "Order with claim links",
     "Planning",
     "KPIs",
+    "Policy visits",
     "Audit export for a customer",
 ]
 
@@ -48,9 +49,10 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-@pytest.fixture
-def portal(tmp_path: Path) -> Iterator[JourneyWorld]:
-    with live_portal(tmp_path) as w:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def portal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JourneyWorld]:
+    url = request.getfixturevalue("fresh_database_url") if request.param == "postgresql" else None
+    with live_portal(tmp_path, url) as w:
         yield w
 
 
@@ -70,3 +72,24 @@ def test_lab_and_provider_journeys_by_clicks(
 ) -> None:
     assert walk_journey(browser, portal, "lab", size, _shots()) == LAB_STEPS
     assert walk_journey(browser, portal, "provider", size, _shots()) == PROVIDER_STEPS
+
+
+ERROR_STEPS = [
+    "Log in",
+    "Unknown address",
+    "Unknown address: way on",
+    "Book without a link",
+    "Book without a link: way on",
+    "Provider page as a lab",
+    "Provider page as a lab: way on",
+    "Verify without a code",
+    "Book with no device ticked",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", list(SIZES))
+def test_dead_ends_are_error_pages_with_a_way_on(
+    browser: Browser, portal: JourneyWorld, size: str
+) -> None:
+    assert walk_journey(browser, portal, "errors", size, _shots()) == ERROR_STEPS

@@ -49,6 +49,7 @@ def _set(path: str, value: Any) -> Any:
     return change
 
 
+_INSTRUMENT = {"role": "thermometer", "make": "Testo", "model": "735", "serial": "TH-9"}
 BAD: list[tuple[str, Any, type[Exception], str]] = [
     ("reading", _set("schema_version", 2), UnsupportedVersionError, "unsupported schema_version 2"),
     ("reading", _set("schema_version", "1"), UnsupportedVersionError, "unsupported schema_version"),
@@ -104,6 +105,25 @@ BAD: list[tuple[str, Any, type[Exception], str]] = [
         DecodeError,
         "pipette.type must be 'pipette'",
     ),
+    (
+        "gravimetric_run",
+        _set("payload.instruments", [_INSTRUMENT, _INSTRUMENT]),
+        DecodeError,
+        "each role (balance, thermometer…) at most once",
+    ),
+    (
+        "gravimetric_run",
+        _set("payload.instruments", [{**_INSTRUMENT, "role": "balance"}]),
+        DecodeError,
+        "the balance 'TH-9' is not the run's balance 'B123456789'",
+    ),
+    (
+        "gravimetric_run",
+        _set("payload.instruments", [{**_INSTRUMENT, "role": "scale"}]),
+        DecodeError,
+        "instruments.0.role",
+    ),
+    ("gravimetric_run", _set("payload.tip", {"make": "Acme"}), DecodeError, "tip.model"),
     ("station_status", _set("payload.state", "sleeping"), DecodeError, "payload.station_status"),
     ("device_event", _set("payload.event", "explode"), DecodeError, "payload.device_event.event"),
 ]

@@ -19,6 +19,8 @@ from labcal_shared.iso8655 import (
     evaluate_run,
 )
 
+from .t_reference import reference_k
+
 
 def independent_z(t: float, p_kpa: float, rh: float, t_air: float | None = None) -> float:
     """Z from reference §3.1, written separately from the library."""
@@ -106,6 +108,7 @@ def test_hand_worked_uncertainty_budget() -> None:
         "temperature": abs(dz_dt) * 0.2 * mass,
         "pressure": abs(dz_dp) * 0.3 * mass,
         "evaporation": z * 0.03 / (2 * math.sqrt(3)),
+        "handling": 0.0002 * 100.0,  # the assumed 0.02 % of the test volume
     }
     budget = v.uncertainty.as_dict()
     assert set(budget) == {*expected, "humidity"}
@@ -114,8 +117,12 @@ def test_hand_worked_uncertainty_budget() -> None:
     assert 0 < budget["humidity"] < budget["temperature"]
     combined = math.sqrt(sum(x**2 for x in budget.values()))
     assert v.uncertainty.combined_ul == pytest.approx(combined, rel=1e-12)
-    assert v.uncertainty.coverage_factor == 2.0
-    assert v.uncertainty.expanded_ul == pytest.approx(2 * combined, rel=1e-12)
+    # only the repeatability has finite degrees of freedom (n − 1 = 9): Welch–Satterthwaite
+    nu_eff = combined**4 / (budget["repeatability"] ** 4 / 9)
+    assert v.uncertainty.effective_dof == pytest.approx(nu_eff, rel=1e-9)
+    k = reference_k(nu_eff)
+    assert v.uncertainty.coverage_factor == pytest.approx(k, abs=1e-6)
+    assert v.uncertainty.expanded_ul == pytest.approx(k * combined, rel=1e-6)
 
 
 def test_balance_uncertainty_from_spec_overrides_table() -> None:

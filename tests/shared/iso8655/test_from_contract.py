@@ -18,6 +18,7 @@ from labcal_shared.iso8655 import (
     core_run_from_contract,
     evaluate_contract_run,
     evaluate_run,
+    procedure_findings,
 )
 
 from ..contracts.factories import run_payload
@@ -40,7 +41,15 @@ def test_contract_run_matches_hand_built_core_run() -> None:
             ),
         ),
     )
-    assert evaluate_contract_run(message) == evaluate_run(by_hand)
+    judged, expected = evaluate_contract_run(message), evaluate_run(by_hand)
+    # the same numbers and findings, then the procedure checks of the contract run (one volume,
+    # one environment sample: two volumes missing, no water temperature at the end)
+    assert judged.volumes == expected.volumes
+    assert judged.findings == expected.findings + tuple(procedure_findings(message))
+    assert [f.code for f in judged.findings[len(expected.findings) :]] == [
+        FindingCode.TEST_VOLUME_MISSING,
+        FindingCode.WATER_TEMP_START_END,
+    ]
 
 
 def test_missing_water_temperature_uses_air_temperature_with_a_warning() -> None:

@@ -112,6 +112,9 @@ def _statement(
 
 
 def _verdict_sentence(doc: CertificateDocument) -> str:
+    """The record's one verdict, worded as on the PDF (certificates/conformity.py)."""
+    if doc.conformity:
+        return "; ".join(text for _, text in doc.conformity)
     verdict = "PASSED" if doc.passed else "FAILED"
     claim = (
         "conformity with ISO 8655 is stated"
@@ -181,11 +184,8 @@ def _administrative(root: etree._Element, doc: CertificateDocument) -> None:
     _location(customer, doc.customer_address)
 
     statements = _el(adm, "statements")
-    conformity = None
-    if doc.conformity_claimable:
-        conformity = "pass"
-    elif not doc.passed:
-        conformity = "fail"
+    # a binary statement only for the two verdicts that make one (certificates/conformity.py)
+    conformity = {"conforming": "pass", "not_conforming": "fail"}.get(doc.verdict)
     _statement(
         statements,
         "Conformity",
@@ -204,13 +204,13 @@ def _administrative(root: etree._Element, doc: CertificateDocument) -> None:
             ref="labcal_worstChannel",
             conformity="pass" if w.passed else "fail",
         )
-    ks = ", ".join(f"{k:g}" for k in doc.coverage_factors)
     _statement(
         statements,
         "Uncertainty",
-        f"The expanded uncertainty U is the combined standard uncertainty multiplied by the "
-        f"coverage factor k = {ks}, which for a normal distribution corresponds to a coverage "
-        f"probability of approximately {doc.coverage_probability:.0%} (JCGM 100, GUM).",
+        "The expanded uncertainty U is the combined standard uncertainty multiplied by the "
+        f"coverage factor {doc.coverage_text}, the Student t factor for the effective degrees "
+        "of freedom (Welch-Satterthwaite), at a coverage probability of "
+        f"{100 * doc.coverage_probability:.2f} % (JCGM 100, GUM).",
         ref="labcal_uncertainty",
     )
     _statement(

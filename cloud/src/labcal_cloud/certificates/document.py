@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from labcal_cloud.certificates.conformity import conformity_rows
+from labcal_cloud.certificates.pdf_budget import BudgetTable, budget_table
 from labcal_cloud.certificates.profiles import Laboratory
 from labcal_cloud.engine.records import CalibrationRecord, VolumeOutcome
 from labcal_shared.contracts import GravimetricRun, InstrumentRole
@@ -30,9 +32,7 @@ __all__ = [
     "channel_verdicts",
 ]
 
-COVERAGE_PROBABILITY = 0.95
-# The engine's expanded uncertainty today is u × 2 (labcal_shared.iso8655.uncertainty).
-_COVERAGE_FACTOR = 2.0
+COVERAGE_PROBABILITY = 0.9545  # the engine's default (labcal_shared.iso8655.student_t)
 _ROLES = (
     InstrumentRole.BALANCE,
     InstrumentRole.THERMOMETER,
@@ -143,6 +143,9 @@ class CertificateDocument:
     next_due: date | None  # only when the customer asked for it (§7.8.4.3)
     verify_url: str
     coverage_probability: float = COVERAGE_PROBABILITY
+    conformity: tuple[tuple[str, str], ...] = ()  # the statement of conformity (conformity.py)
+    verdict: str = ""  # the record's one verdict (labcal_shared.iso8655.verdict.Verdict value)
+    budget: BudgetTable | None = None  # the uncertainty budget (pdf_budget.py)
 
     @property
     def channel_verdicts(self) -> tuple[ChannelVerdict, ...]:
@@ -154,7 +157,16 @@ class CertificateDocument:
 
     @property
     def coverage_factors(self) -> tuple[float, ...]:
-        return tuple(sorted({v.coverage_factor for v in self.volumes}))
+        """The distinct k of the results, as printed (2 decimals)."""
+        return tuple(sorted({round(v.coverage_factor, 2) for v in self.volumes}))
+
+    @property
+    def coverage_text(self) -> str:
+        """``k = 2.28``, or the range when the results have several (k per result's row)."""
+        ks = self.coverage_factors
+        if len(ks) == 1:
+            return f"k = {ks[0]:.2f}"
+        return f"k from {ks[0]:.2f} to {ks[-1]:.2f} (stated with each result)"
 
 
 def channel_verdicts(volumes: tuple[VolumeRow, ...]) -> tuple[ChannelVerdict, ...]:
@@ -181,9 +193,15 @@ def _row(o: VolumeOutcome, replicates: tuple[float, ...]) -> VolumeRow:
         mpe_systematic_ul=o.mpe_systematic_ul,
         mpe_random_ul=o.mpe_random_ul,
         uncertainty_ul=o.expanded_uncertainty_ul,
-        coverage_factor=_COVERAGE_FACTOR,
+        coverage_factor=o.coverage_factor,
         passed=o.passed,
     )
+
+
+def _replicates(o: VolumeOutcome) -> tuple[float, ...]:
+    """The record's replicate volumes, (mass + evaporation per cycle) × Z (empty for records
+    stored before records kept them)."""
+    return tuple(round(v, 4) for v in o.volumes_ul)
 
 
 def phase_results(record: CalibrationRecord) -> PhaseResults:
@@ -232,10 +250,15 @@ def build_document(
     verify_url: str,
     as_found: CalibrationRecord | None = None,
 ) -> CertificateDocument:
-    """Replicate volumes are the delivered masses times Z (µL/mg), as the record's means are."""
+    """Replicate volumes are the record's: (mass + evaporation per cycle) × Z, as its means are
+    (records stored before they kept them: mass × Z)."""
     z = record.z_factor
     volumes = tuple(
-        _row(o, tuple(round(m * z, 4) for m in tv.masses_mg))
+        _row(
+            o,
+            tuple(round(v, 4) for v in o.volumes_ul)
+            or tuple(round(m * z, 4) for m in tv.masses_mg),
+        )
         for o, tv in zip(record.volumes, run.test_volumes, strict=True)
     )
     environment = tuple(
@@ -275,7 +298,7 @@ def build_document(
         balance_in_calibration=record.balance_in_calibration,
         instruments=_instruments(run),
         z_factor=z,
-        mpe_edition=record.mpe_edition,
+        mpe_edition=record.tolerance_table or record.mpe_edition,  # the table judged by
         environment=environment,
         volumes=volumes,
         as_found=phase_results(as_found) if as_found is not None else None,
@@ -284,4 +307,10 @@ def build_document(
         conformity_claimable=record.conformity_claimable,
         next_due=next_due,
         verify_url=verify_url,
+        conformity=tuple(conformity_rows(record)),
+        verdict=record.verdict.value,
+        budget=budget_table(record),
+        coverage_probability=(
+            record.volumes[0].coverage_probability if record.volumes else COVERAGE_PROBABILITY
+        ),
     )

@@ -10,6 +10,7 @@ import io
 from datetime import datetime
 
 from labcal_cloud.certificates.document import CertificateDocument
+from labcal_cloud.certificates.pdf_budget import render_budget
 from labcal_cloud.certificates.pdf_layout import (
     NOT_STATED,
     CertificatePdf,
@@ -30,16 +31,6 @@ def _or_not_stated(value: object | None) -> str:
 
 def _date(value: datetime | None) -> str:
     return NOT_STATED if value is None else value.date().isoformat()
-
-
-def _verdict(doc: CertificateDocument) -> str:
-    verdict = "PASSED" if doc.passed else "FAILED"
-    claim = (
-        "conformity with ISO 8655 is stated"
-        if doc.conformity_claimable
-        else "conformity cannot be stated (see findings)"
-    )
-    return f"{verdict}; {claim}"
 
 
 def _issuer(pdf: CertificatePdf, doc: CertificateDocument) -> None:
@@ -125,19 +116,21 @@ def _environment(pdf: CertificatePdf, doc: CertificateDocument) -> None:
 
 def _uncertainty(pdf: CertificatePdf, doc: CertificateDocument) -> None:
     heading(pdf, "Uncertainty of measurement")
-    ks = ", ".join(f"{k:g}" for k in doc.coverage_factors)
     paragraph(
         pdf,
         f"The expanded uncertainty U is the combined standard uncertainty multiplied by the "
-        f"coverage factor k = {ks}, which for a normal distribution corresponds to a coverage "
-        f"probability of approximately {doc.coverage_probability:.0%}. It was determined "
-        "following JCGM 100 (GUM).",
+        f"coverage factor {doc.coverage_text}, the Student t factor for the effective "
+        "degrees of freedom (Welch-Satterthwaite) at a coverage probability of "
+        f"{100 * doc.coverage_probability:.2f} % (approximately 95 %). It was determined "
+        "following JCGM 100 (GUM); the budget follows.",
     )
+    render_budget(pdf, doc.budget)  # certificates/pdf_budget.py
 
 
 def _conclusion(pdf: CertificatePdf, doc: CertificateDocument) -> None:
     heading(pdf, "Conclusion")
-    kv(pdf, "Result", _verdict(doc))
+    for label, text in doc.conformity:  # the record's one verdict (certificates/conformity.py)
+        kv(pdf, label, text)
     if doc.channels > 1:
         worst = doc.worst_channel
         kv(

@@ -41,7 +41,7 @@ def _cells(v: VolumeRow) -> tuple[object, ...]:
         f"{v.cv_pct:.2f}",
         f"{v.mpe_random_ul:g}",
         f"{v.uncertainty_ul:.4f}",
-        f"{v.coverage_factor:g}",
+        f"{v.coverage_factor:.2f}",
         "PASS" if v.passed else "FAIL",
     )
 

@@ -21,13 +21,16 @@ from labcal_cloud.certificates.pdf import render_certificate
 from labcal_cloud.certificates.profiles import CertificateProfiles
 from labcal_cloud.certificates.signing import CertificateSigner
 from labcal_cloud.db.gateway import Database, Row
+from labcal_cloud.engine.decision_rules import SqlDecisionRules
 from labcal_cloud.engine.errors import RecordRejectedError
 from labcal_cloud.engine.record_codec import record_from_json
 from labcal_cloud.engine.records import CalibrationRecord, record_from_run
 from labcal_cloud.engine.store_sql import SqlEngineRepository
+from labcal_cloud.engine.tolerance_tables import SqlToleranceTables
 from labcal_cloud.portal.runtime import Runtime
 from labcal_cloud.registry.store import Registry
 from labcal_shared.contracts import GravimetricRun
+from labcal_shared.iso8655.verdict import Verdict, verdict_label
 
 __all__ = ["Calibration", "Certificates", "VolumePoint", "certificate_number"]
 
@@ -59,6 +62,24 @@ class Calibration:
     device: str
     serial: str
     volumes: tuple[VolumePoint, ...]
+    verdict: Verdict  # the record's one verdict; ``passed`` is true only when conforming
+
+    @property
+    def verdict_label(self) -> str:
+        return verdict_label(self.verdict)
+
+    @property
+    def state_class(self) -> str:
+        """The portal's badge colour: green only for a conforming calibration."""
+        return _STATE_CLASS[self.verdict]
+
+
+_STATE_CLASS = {
+    Verdict.CONFORMING: "green",
+    Verdict.NOT_CONFORMING: "red",
+    Verdict.CONFORMING_WITH_FINDING: "amber",
+    Verdict.NOT_EVALUATED: "grey",
+}
 
 
 def certificate_number(record: CalibrationRecord) -> str:
@@ -69,6 +90,8 @@ def certificate_number(record: CalibrationRecord) -> str:
 def _calibration(r: Row) -> Calibration:
     doc = json.loads(r[7])
     points = tuple(VolumePoint(**v) for v in doc["volumes"])
+    # certificates issued before verdicts existed: passed → conforming, else not conforming
+    verdict = doc.get("verdict") or ("conforming" if r[5] else "not_conforming")
     return Calibration(
         r[0],
         r[1],
@@ -82,6 +105,7 @@ def _calibration(r: Row) -> Calibration:
         doc["device"],
         doc["serial"],
         points,
+        Verdict(verdict),
     )
 
 
@@ -137,6 +161,10 @@ class Certificates:
                 record_id=uuid.UUID(self._rt.new_id()),
                 recorded_at=self._rt.now(),
                 balance_valid_until=balance_valid_until,
+                rule=SqlDecisionRules(self._db).rule_for(tenant_id, run.pipette.serial),
+                tolerance=SqlToleranceTables(self._db).table_for(
+                    tenant_id, run.pipette.serial, run.mpe_edition
+                ),
             )
         except RecordRejectedError as exc:
             raise InvalidInputError(str(exc)) from exc
@@ -162,8 +190,9 @@ class Certificates:
     ) -> Calibration:
         """Render and sign the certificate of ``record`` (the engine's, evaluated from ``run``),
         store it under the record's id in one transaction with the device's new calibration
-        date. Only a passed calibration marks the device calibrated: a failed one keeps the old
-        date (the engine blocks the device), a quick check gets no certificate at all."""
+        date. Only a conforming calibration marks the device calibrated: any other verdict
+        keeps the old date (the engine blocks the device, for review when the results were
+        within limits), a quick check gets no certificate at all."""
         if record.kind != "calibration":
             raise InvalidInputError("a quick check is a check record, not a calibration")
         tenant_id, site_id = self._registry.tenant_of(device_id)
@@ -200,6 +229,7 @@ class Certificates:
             "number": number,
             "device": doc.device,
             "serial": doc.serial,
+            "verdict": record.verdict.value,
             "volumes": [
                 {
                     "volume_ul": v.volume_ul,
@@ -222,7 +252,7 @@ class Certificates:
                     device_id,
                     record.ended_at.isoformat(),
                     next_due.isoformat(),
-                    int(record.passed),
+                    int(record.conforming),
                     record.operator,
                     json.dumps(summary),
                     code,
@@ -233,7 +263,7 @@ class Certificates:
                     hashlib.sha256(dcc).hexdigest(),
                 ),
             )
-            if record.passed:
+            if record.conforming:
                 self._registry.mark_calibrated(device_id, record.ended_at, interval_days)
         return self.get(tenant_id, record_id.hex)
 
@@ -361,7 +391,7 @@ class Certificates:
                         c.device,
                         c.serial,
                         c.performed_at.isoformat(),
-                        "pass" if c.passed else "fail",
+                        c.verdict.value,
                         c.next_due.isoformat(),
                         c.operator,
                         r[10],

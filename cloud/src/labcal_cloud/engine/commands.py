@@ -1,6 +1,8 @@
 """``labcal-cloud engine records|due|forecast``: one pass of each engine stage, on SQLite or
 PostgreSQL (the configured database URL); ``engine service-policy`` (``policy_commands.py``)
-stores a tenant's choice on the policy curve, which ``engine forecast`` reads.
+stores a tenant's choice on the policy curve, which ``engine forecast`` reads;
+``engine decision-rule`` and ``engine tolerance-table`` (``judgement_commands.py``) say how
+calibrations are judged.
 
 The engine publishes domain events and knows no webhook, scheduler or portal code, so the
 publisher's adapter is handed in by the composition root: ``register(subparsers,
@@ -20,6 +22,10 @@ from labcal_cloud.db.gateway import Database, connect
 from labcal_cloud.engine.due import DuePolicy
 from labcal_cloud.engine.errors import PolicyError
 from labcal_cloud.engine.events import EventPublisher
+from labcal_cloud.engine.judgement_commands import (
+    register_decision_rules,
+    register_tolerance_tables,
+)
 from labcal_cloud.engine.policy_commands import register_service_policy
 from labcal_cloud.engine.service import process_runs, refresh_due_states, refresh_forecasts
 from labcal_cloud.engine.store_policy_sql import SqlServicePolicyStore
@@ -59,6 +65,8 @@ def register(subparsers: Any, publisher_factory: PublisherFactory | None = None)
     fc.add_argument("--guard", type=float, default=0.8, help="share of MPE (default 0.8)")
     fc.add_argument("--lead-days", type=float, default=30.0)
     fc.set_defaults(handler=forecasts)
+    register_decision_rules(sub)
+    register_tolerance_tables(sub)
     register_service_policy(sub)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from labcal_cloud.engine.due import DeviceFacts, DuePolicy, EventFact, EventKind
 from labcal_cloud.engine.records import CalibrationRecord, current_records, wear_ratio
 from labcal_cloud.engine.usage import UsageSample, cycles_per_day, storage_events
+from labcal_shared.iso8655.verdict import Verdict, verdict_label
 
 __all__ = ["device_facts", "quick_check_events"]
 
@@ -44,7 +45,10 @@ def device_facts(
     Only a record of kind ``calibration`` is a calibration (a quick check never resets the due
     date). Without one, ``imported_calibration_at`` (the registry's history: imported or seeded)
     is taken as the last calibration, passed; without usage reports, ``imported_cycles`` (the
-    registry's cycles since that calibration) stands for the cycles counted since."""
+    registry's cycles since that calibration) stands for the cycles counted since.
+
+    Only a *conforming* calibration counts as passed: a not conforming one blocks the device,
+    one whose verdict is "conformity not stated" or "not evaluated" blocks it for review."""
     live = current_records(records)
     calibrations = [r for r in live if r.kind == "calibration"]
     last = calibrations[-1] if calibrations else None
@@ -61,10 +65,18 @@ def device_facts(
         *(EventFact(EventKind.DROP, at) for at in drops),
         *storage_events(usage, policy.long_storage_days),
     )
+    issue = ""
+    if last is not None and not last.conforming:
+        issue = verdict_label(last.verdict).lower()
+        if last.verdict_reasons:
+            issue += f": {last.verdict_reasons[0]}"
     return DeviceFacts(
         registered_at=registered_at,
         last_calibration_at=last_at,
-        last_calibration_passed=True if last is None else last.passed,
+        last_calibration_passed=True if last is None else last.conforming,
+        last_calibration_review=last is not None
+        and last.verdict in (Verdict.CONFORMING_WITH_FINDING, Verdict.NOT_EVALUATED),
+        last_calibration_issue=issue,
         cycles_since_calibration=since,
         cycles_per_day=cycles_per_day(usage, now, rate_window_days),
         events=events,

@@ -5,7 +5,10 @@ Pure: the current time and the device's facts are passed in. The vectorised twin
 fleets is :mod:`labcal_cloud.engine.due_vector`; both follow the same rules (tested to agree).
 
 Rules
-- *blocked*: the last calibration failed (as left) → not to be used, whatever the dates say.
+- *blocked*: the last calibration (as left) was not conforming → not to be used, whatever the
+  dates say; a calibration whose results were within limits but whose verdict is "conformity
+  not stated" or "not evaluated" blocks the device for review (basis ``calibration_review``).
+  Only a conforming calibration (or a correction that makes it one) releases the device.
 - *time*: ``last calibration + policy.interval_days``.
 - *usage*: with a cycle limit, ``now + (limit − cycles since calibration) / cycles per day``
   (a limit already passed is projected back to the day it was reached; without usage no date).
@@ -69,6 +72,7 @@ class DueBasis(StrEnum):
     TIME = "time"
     NEVER_CALIBRATED = "never_calibrated"
     FAILED_CALIBRATION = "failed_calibration"
+    CALIBRATION_REVIEW = "calibration_review"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +111,12 @@ class DeviceFacts:
 
     registered_at: datetime
     last_calibration_at: datetime | None = None
-    last_calibration_passed: bool = True
+    last_calibration_passed: bool = True  # the last calibration was conforming
     cycles_since_calibration: int = 0
     cycles_per_day: float = 0.0
     events: tuple[EventFact, ...] = ()
+    last_calibration_review: bool = False  # not conforming, but not failed: blocked for review
+    last_calibration_issue: str = ""  # the verdict and its first reason, for the blocked reason
 
     def __post_init__(self) -> None:
         if self.cycles_since_calibration < 0:
@@ -202,11 +208,20 @@ def compute_due(facts: DeviceFacts, policy: DuePolicy, now: datetime) -> DueStat
     """The device's due state at ``now``, with its reason."""
     last = facts.last_calibration_at
     if last is not None and not facts.last_calibration_passed:
+        issue = f" ({facts.last_calibration_issue})" if facts.last_calibration_issue else ""
+        if facts.last_calibration_review:
+            return DueState(
+                DueStatus.BLOCKED,
+                DueBasis.CALIBRATION_REVIEW,
+                last,
+                f"blocked for review: the calibration on {_date(last)} made no statement of "
+                f"conformity{issue}; not to be used until reviewed and calibrated again",
+            )
         return DueState(
             DueStatus.BLOCKED,
             DueBasis.FAILED_CALIBRATION,
             last,
-            f"blocked: the calibration on {_date(last)} failed; not to be used until "
+            f"blocked: the calibration on {_date(last)} failed{issue}; not to be used until "
             "serviced and calibrated",
         )
     # candidates in tie-break order: event, usage, time (or never calibrated)

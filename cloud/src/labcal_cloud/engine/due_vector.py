@@ -30,6 +30,7 @@ BASIS_CODES: Final[tuple[DueBasis, ...]] = (
     DueBasis.TIME,
     DueBasis.NEVER_CALIBRATED,
     DueBasis.FAILED_CALIBRATION,
+    DueBasis.CALIBRATION_REVIEW,
 )
 
 F64 = NDArray[np.float64]
@@ -54,6 +55,7 @@ class FleetFacts:
     cycle_limit: F64 | float
     due_soon_days: F64 | float
     grace_days: F64 | float
+    last_calibration_review: NDArray[np.bool_] | None = None  # blocked for review, not failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,5 +94,7 @@ def compute_fleet_due(facts: FleetFacts, now: float) -> FleetDue:
     blocked = ~never & ~facts.last_calibration_passed
     status[blocked] = 4
     basis[blocked] = 4
+    if facts.last_calibration_review is not None:
+        basis[blocked & facts.last_calibration_review] = 5
     due_at = np.where(blocked, last, due_at)
     return FleetDue(status=status, basis=basis, due_at=due_at)

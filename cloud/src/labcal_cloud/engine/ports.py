@@ -20,6 +20,8 @@ from labcal_cloud.engine.forecast import MaintenanceForecast
 from labcal_cloud.engine.records import CalibrationRecord
 from labcal_cloud.engine.service_policy import ServicePolicy
 from labcal_cloud.engine.usage import UsageSample
+from labcal_shared.iso8655.tolerance import ToleranceTable
+from labcal_shared.iso8655.verdict import DecisionRule
 
 __all__ = [
     "DeviceInputs",
@@ -80,6 +82,14 @@ class EngineRepository(Protocol):
 
     def balance_valid_until(self, tenant: str, serial: str) -> tuple[bool, datetime | None]:
         """(known, valid until): known=False when LabCal has no record of the balance."""
+        ...
+
+    def decision_rule(self, tenant: str, serial: str) -> DecisionRule:
+        """The rule that judges this pipette's runs (its own, else its tenant's, else simple)."""
+        ...
+
+    def tolerance_table(self, tenant: str, serial: str, edition: str) -> ToleranceTable | None:
+        """The loaded table that judges this pipette's runs (None: the run's shipped edition)."""
         ...
 
     def save_record(self, tenant: str, message_id: UUID, record: CalibrationRecord) -> None: ...

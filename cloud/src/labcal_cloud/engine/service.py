@@ -89,6 +89,10 @@ def process_runs(
                     recorded_at=now(),
                     balance_valid_until=until,
                     balance_known=known,
+                    rule=repo.decision_rule(run.tenant, message.pipette.serial),
+                    tolerance=repo.tolerance_table(
+                        run.tenant, message.pipette.serial, message.mpe_edition
+                    ),
                 )
             except (ValidationError, RecordRejectedError) as exc:
                 repo.reject_run(run.tenant, run.message_id, str(exc).splitlines()[0], now())

@@ -18,11 +18,16 @@ from typing import Any
 from uuid import UUID
 
 from labcal_cloud.db.gateway import Database, placeholders
+from labcal_cloud.engine.budget_sql import save_budget
+from labcal_cloud.engine.decision_rules import SqlDecisionRules
 from labcal_cloud.engine.due import DueBasis, DueState, DueStateChanged, DueStatus
 from labcal_cloud.engine.forecast import MaintenanceForecast
 from labcal_cloud.engine.ports import DeviceInputs, EngineDevice, PendingRun
 from labcal_cloud.engine.record_codec import record_from_json, record_to_json
 from labcal_cloud.engine.records import CalibrationRecord
+from labcal_cloud.engine.tolerance_tables import SqlToleranceTables
+from labcal_shared.iso8655.tolerance import ToleranceTable
+from labcal_shared.iso8655.verdict import DecisionRule
 
 __all__ = ["SqlEngineRepository", "SqlForecastStore"]
 
@@ -120,37 +125,49 @@ class SqlEngineRepository(_SqlStore):
             (tenant, serial, self._db.at(valid_until)),
         )
 
+    def decision_rule(self, tenant: str, serial: str) -> DecisionRule:
+        return SqlDecisionRules(self._db).rule_for(tenant, serial)
+
+    def tolerance_table(self, tenant: str, serial: str, edition: str) -> ToleranceTable | None:
+        return SqlToleranceTables(self._db).table_for(tenant, serial, edition)
+
     def save_record(self, tenant: str, message_id: UUID | None, record: CalibrationRecord) -> None:
         at = self._db.at
-        self._db.execute(
-            """INSERT INTO calibration_record (record_id, tenant, run_message_id, run_id, kind,
-                   phase, pipette_serial, pipette_model, balance_serial, balance_in_calibration,
-                   operator, started_at, ended_at, recorded_at, mpe_edition, passed,
-                   conformity_claimable, supersedes, correction_reason, record_json)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                self._uuid(record.record_id),
-                tenant,
-                self._uuid(message_id),
-                self._uuid(record.run_id),
-                record.kind,
-                record.phase,
-                record.pipette.serial,
-                record.pipette.model,
-                record.balance.serial,
-                record.balance_in_calibration,
-                record.operator,
-                at(record.started_at),
-                at(record.ended_at),
-                at(record.recorded_at),
-                record.mpe_edition,
-                record.passed,
-                record.conformity_claimable,
-                self._uuid(record.supersedes),
-                record.correction_reason,
-                json.dumps(record_to_json(record)),
-            ),
-        )
+        with self._db.transaction():  # the record and its budget rows together
+            self._db.execute(
+                """INSERT INTO calibration_record (record_id, tenant, run_message_id, run_id, kind,
+                       phase, pipette_serial, pipette_model, balance_serial, balance_in_calibration,
+                       operator, started_at, ended_at, recorded_at, mpe_edition, passed,
+                       conformity_claimable, supersedes, correction_reason, record_json, verdict,
+                       decision_rule, tolerance_table)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    self._uuid(record.record_id),
+                    tenant,
+                    self._uuid(message_id),
+                    self._uuid(record.run_id),
+                    record.kind,
+                    record.phase,
+                    record.pipette.serial,
+                    record.pipette.model,
+                    record.balance.serial,
+                    record.balance_in_calibration,
+                    record.operator,
+                    at(record.started_at),
+                    at(record.ended_at),
+                    at(record.recorded_at),
+                    record.mpe_edition,
+                    record.passed,
+                    record.conformity_claimable,
+                    self._uuid(record.supersedes),
+                    record.correction_reason,
+                    json.dumps(record_to_json(record)),
+                    record.verdict.value,
+                    record.decision_rule.value,
+                    record.tolerance_table,
+                ),
+            )
+            save_budget(self._db, record)
 
     def reject_run(self, tenant: str, message_id: UUID, reason: str, at: datetime) -> None:
         self._db.execute(

@@ -28,6 +28,7 @@ from labcal_cloud.engine.events import (
 from labcal_cloud.engine.forecast import MaintenanceForecast
 from labcal_cloud.engine.records import CalibrationRecord
 from labcal_cloud.errors import CloudError
+from labcal_shared.iso8655.verdict import verdict_label
 
 __all__ = [
     "WebhookEvent",
@@ -109,9 +110,14 @@ def calibration_completed(record: CalibrationRecord) -> dict[str, Any]:
         "kind": record.kind,
         "phase": record.phase,
         "pipette": record.pipette.model_dump(mode="json"),
-        "passed": record.passed,
+        "verdict": record.verdict.value,
+        "verdict_label": verdict_label(record.verdict),
+        "verdict_reasons": list(record.verdict_reasons),
+        "decision_rule": record.decision_rule.value,
+        "passed": record.conforming,  # true only when the verdict is conforming
         "conformity_claimable": record.conformity_claimable,
         "mpe_edition": record.mpe_edition,
+        "tolerance_table": record.tolerance_table,
         "ended_at": record.ended_at.isoformat(),
         "supersedes": None if record.supersedes is None else str(record.supersedes),
         "volumes": [
@@ -120,7 +126,9 @@ def calibration_completed(record: CalibrationRecord) -> dict[str, Any]:
                 "channel": v.channel,
                 "systematic_error_ul": v.systematic_error_ul,
                 "random_error_ul": v.random_error_ul,
-                "passed": v.passed,
+                "passed": v.passed,  # accepted under the decision rule
+                "guard_band_ul": v.guard_band_ul,
+                "expanded_uncertainty_ul": v.expanded_uncertainty_ul,
             }
             for v in record.volumes
         ],

@@ -2,8 +2,9 @@
 
 A record (the engine's ``calibration_record``, immutable) of kind ``calibration`` whose pipette
 is registered in the record's tenant (same model and serial) and that has no certificate yet is
-rendered, signed and stored by :meth:`Certificates.issue` under the record's id; a passed one
-marks the device calibrated, and a booking of that device made before the run is done.
+rendered, signed and stored by :meth:`Certificates.issue` under the record's id; only a
+conforming one marks the device calibrated and completes a booking of that device made before
+the run (any other verdict leaves the device as it was: the engine blocks it).
 Records of pipettes not registered (yet) wait: they are certified once the device is
 registered. Quick checks are check records and never get a certificate. A record that cannot be
 certified (the run does not match the device…) is reported and tried again on the next pass
@@ -53,9 +54,8 @@ class Issued:
     record: CalibrationRecord
 
     def describe(self) -> str:
-        c, r = self.calibration, self.record
-        verdict = "passed" if r.passed else "NOT passed"
-        return f"certificate {c.number} signed for {c.device} {c.serial} ({verdict})"
+        c = self.calibration
+        return f"certificate {c.number} signed for {c.device} {c.serial} ({c.verdict_label})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +109,10 @@ def certify(
                 )
             except PortalError as exc:
                 skip.add(str(record.record_id))
-                failed.append(f"{record.record_id}: {exc}")
+                failed.append(f"{record.pipette.model} {record.pipette.serial}: {exc}")
                 log.warning("record %s not certified: %s", record.record_id, exc)
                 continue
-            if record.passed and bookings is not None:  # bookings made before the run end
+            if record.conforming and bookings is not None:  # bookings made before the run end
                 bookings.complete_for_device(calibration.tenant_id, str(device_id), record.ended_at)
             issued.append(Issued(calibration, record))
     return CertifyResult(tuple(issued), tuple(failed))

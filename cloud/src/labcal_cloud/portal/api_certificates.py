@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from labcal_cloud.certificates.store import Calibration
 from labcal_cloud.portal.auth import CurrentPrincipal, ProviderStaff, ServicesDep
 from labcal_shared.contracts import GravimetricRun
+from labcal_shared.iso8655.verdict import Verdict
 
 __all__ = ["CalibrationOut", "router"]
 
@@ -31,7 +32,9 @@ class CalibrationOut(BaseModel):
     number: str
     performed_at: datetime
     next_due: date
-    passed: bool
+    verdict: Verdict = Field(description="the calibration's one verdict")
+    verdict_label: str = Field(description="the verdict as the certificate and portal word it")
+    passed: bool = Field(description="true only when the verdict is conforming")
     operator: str
     certificate_url: str
     dcc_url: str  # the machine-readable certificate (PTB DCC, XML, XML-DSig signed)
@@ -45,6 +48,8 @@ class CalibrationOut(BaseModel):
             number=c.number,
             performed_at=c.performed_at,
             next_due=c.next_due,
+            verdict=c.verdict,
+            verdict_label=c.verdict_label,
             passed=c.passed,
             operator=c.operator,
             certificate_url=f"/api/v1/calibrations/{c.id}/certificate.pdf",
@@ -58,6 +63,8 @@ class PublicCertificateOut(BaseModel):
     device: str
     serial: str
     performed_at: datetime
+    verdict: Verdict
+    verdict_label: str
     passed: bool
     next_due: date
     sha256: str
@@ -131,6 +138,8 @@ def public_certificate(code: str, s: ServicesDep) -> PublicCertificateOut:
         device=c.device,
         serial=c.serial,
         performed_at=c.performed_at,
+        verdict=c.verdict,
+        verdict_label=c.verdict_label,
         passed=c.passed,
         next_due=c.next_due,
         sha256=sha,

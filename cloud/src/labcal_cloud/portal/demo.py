@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from labcal_cloud.accounts.model import Role
+from labcal_cloud.certificates.profiles import CustomerProfile, Laboratory
 from labcal_cloud.portal.services import Services
 from labcal_cloud.registry.store import OrderItem, due_date_of
 
@@ -51,7 +52,21 @@ def seed_demo(s: Services, devices: int, password: str, seed: int = 7) -> DemoLo
         ("Luc Martin", [1, 3]),
     ):
         s.bookings.add_technician(name, days, 3)
+    s.certificates.profiles.set_laboratory(  # what its certificates state (ISO/IEC 17025 §7.8)
+        provider.id,
+        Laboratory(
+            "LabCal Service calibration laboratory",
+            "Musterstrasse 1, 38116 Braunschweig, Germany",
+            "D-K-00000-01-00 (demo)",
+            "Pia Provider",
+            "Head of calibration laboratory",
+            "DE",
+        ),
+    )
     lab = acc.create_tenant("Rhein Biolabs")
+    s.certificates.profiles.set_customer(
+        lab.id, CustomerProfile("Rheinallee 10, 55116 Mainz, Germany", next_due_on_certificate=True)
+    )
     admin = acc.create_user(lab.id, "qa@rheinbiolabs.example", "Quinn QA", Role.LAB_ADMIN, password)
     sites = [acc.create_site(lab.id, name) for name in SITES]
     rows = []

@@ -102,9 +102,11 @@ def error_page(
     *,
     next_step: str | None = None,
     back: tuple[str, str] | None = None,
+    title: str | None = None,
 ) -> Response:
     """The error page: ``message`` (what happened), the next step (the status's advice unless
-    given) and a way back (``back``: URL and label; else the start page)."""
+    given) and a way back (``back``: URL and label; else the start page); ``title`` replaces
+    the status's heading."""
     advice = advice_for(status)
     principal = getattr(request.state, "principal", None) or signed_in(request)
     return render(
@@ -114,7 +116,7 @@ def error_page(
         headers,
         principal=principal,
         status=status,
-        title=advice.title,
+        title=title or advice.title,
         message=message,
         next_step=next_step or advice.next_step,
         home="/" if principal else "/login",

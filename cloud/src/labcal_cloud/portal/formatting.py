@@ -18,9 +18,9 @@ def _as_datetime(value: object) -> datetime | None:
 def day(value: object) -> str:
     """``2026-03-09`` (a date, datetime or ISO text) → ``Mon 9 Mar 2026``; empty → ``—``."""
     if isinstance(value, str) and value:
-        value = date.fromisoformat(value[:10])
+        value = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
     if isinstance(value, datetime):
-        value = value.astimezone(UTC).date()
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).date()
     if isinstance(value, date):
         return f"{value:%a} {value.day} {value:%b %Y}"
     return "—"

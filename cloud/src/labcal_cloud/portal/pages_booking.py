@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from labcal_cloud.accounts.errors import ConflictError, InvalidInputError, NotFoundError
+from labcal_cloud.accounts.errors import ConflictError, InvalidInputError
 from labcal_cloud.accounts.model import Principal
 from labcal_cloud.booking.links import LinkError, verify_booking_link
 from labcal_cloud.booking.planning import bundle_for_site
@@ -74,13 +74,22 @@ def book_from_link(
             next_step="Open the reminder in your inbox and use its button, or book from the"
             " Bookings page by site.",
             back=("/bookings", "Go to Bookings"),
+            title="The booking link is missing",
         )
     try:
         link = verify_booking_link(s.link_secret, token, s.runtime.now().date())
+        if link.tenant_id != p.tenant_id:
+            raise LinkError("this booking link is for another organisation")
     except LinkError as exc:
-        raise NotFoundError(str(exc)) from exc
-    if link.tenant_id != p.tenant_id:
-        raise NotFoundError("this booking link is for another organisation")
+        text = str(exc)
+        return error_page(
+            request,
+            404,
+            f"This booking link cannot be used: {text[:1].lower()}{text[1:]}.",
+            next_step="Book from the Bookings page instead: choose the site, tick the devices.",
+            back=("/bookings", "Go to Bookings"),
+            title="This booking link cannot be used",
+        )
     device = s.registry.device(p.tenant_id, link.device_id)
     assert device.site_id is not None
     site_lines = bundle_for_site(

@@ -62,4 +62,13 @@ def inbox_page(request: Request, p: CurrentPrincipal, s: ServicesDep) -> HTMLRes
         (m, message_parts(m.body), ago(m.created_at, now), when(m.created_at))
         for m in _messages(p, s, 100)
     ]
+    _mark_read(p, s)  # shown once as new, then read (the API's "read" flag follows)
     return render(request, "inbox.html", principal=p, cards=cards)
+
+
+def _mark_read(p: CurrentPrincipal, s: ServicesDep) -> None:
+    s.db.execute(
+        "UPDATE inbox_message SET read_at = ? WHERE tenant = ? AND recipient = ?"
+        " AND read_at IS NULL",
+        (s.db.at(s.runtime.now()), p.tenant_id, p.user.id),
+    )

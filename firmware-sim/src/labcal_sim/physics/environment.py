@@ -14,12 +14,16 @@ _DAY_S = 86400.0
 
 @dataclass(frozen=True, slots=True)
 class EnvironmentModel:
-    """Mean conditions plus a daily swing of ``swing_c`` in air (and half of it in water)."""
+    """Mean conditions plus a daily swing of ``swing_c`` in air (and half of it in water).
+
+    The room's humidity is 55 % RH, inside ISO 8655-6's "above 50 %": at exactly 50 % the
+    sensor's noise put every other run below the limit, so the demo's certificates could state
+    no conformity for a reason the simulated lab was never meant to have."""
 
     air_temp_c: float = 21.5
     water_temp_c: float = 21.2
     pressure_kpa: float = 101.3
-    humidity_pct: float = 50.0
+    humidity_pct: float = 55.0
     swing_c: float = 0.3
 
     def conditions(self, now: float) -> Conditions:

@@ -215,6 +215,16 @@ class GravimetricRun(ContractModel):
     pipette_kind: Literal["air_displacement", "positive_displacement"] = "air_displacement"
     balance: DeviceRef
     balance_readability_mg: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    balance_standard_uncertainty_mg: Annotated[
+        float | None,
+        Field(
+            ge=0,
+            allow_inf_nan=False,
+            description="the balance's own certified standard uncertainty (its calibration "
+            "certificate), when the station knows it; else the ISO 8655-6 requirement table's "
+            "maximum is used and stated",
+        ),
+    ] = None
     environment: Annotated[list[EnvironmentSample], Field(min_length=1, max_length=1000)]
     test_volumes: Annotated[list[TestVolume], Field(min_length=1, max_length=1000)]
     operator: Text
@@ -239,6 +249,12 @@ class GravimetricRun(ContractModel):
         roles = [i.role for i in self.instruments]
         if len(set(roles)) != len(roles):
             raise ValueError("instruments: each role (balance, thermometer…) at most once")
+        for i in self.instruments:
+            if i.role.value == "balance" and i.serial != self.balance.serial:
+                raise ValueError(
+                    f"instruments: the balance {i.serial!r} is not the run's balance "
+                    f"{self.balance.serial!r}"
+                )
         return self
 
 

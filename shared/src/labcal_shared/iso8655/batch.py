@@ -3,7 +3,8 @@
 Masses come as an array of shape ``(runs, volumes, replicates)``; every other argument broadcasts:
 ``volume_ul`` as ``(volumes,)`` or ``(runs, volumes)``; environment, nominal volume, channels and
 balance as scalars or ``(runs,)``; ``evaporation_mg`` (always mg; ``unit`` applies to the masses
-only) as a scalar, ``(volumes,)`` or ``(runs, volumes)``. The arithmetic is the scalar path's
+only) and ``evaporation_measured`` (False: the scalar path's series without evaporation data)
+as a scalar, ``(volumes,)`` or ``(runs, volumes)``. The arithmetic is the scalar path's
 (same functions in :mod:`statistics`, :mod:`uncertainty`, :mod:`zfactor`, :mod:`mpe`), so the
 numbers are identical to :func:`evaluate_run` on a single-sample environment. No findings here.
 """
@@ -47,6 +48,8 @@ class BatchResult:
     uncertainty_components: dict[str, FloatArray]
     combined_uncertainty_ul: FloatArray
     expanded_uncertainty_ul: FloatArray
+    effective_dof: FloatArray
+    coverage_factor: FloatArray
 
     @property
     def passed(self) -> BoolArray:
@@ -95,6 +98,7 @@ def evaluate_batch(
     humidity_pct: ArrayLike = 50.0,
     air_temp_c: ArrayLike | None = None,
     evaporation_mg: ArrayLike = 0.0,
+    evaporation_measured: ArrayLike = True,
     channels: ArrayLike = 1,
     balance_u_mg: ArrayLike | None = None,
     unit: str = "mg",
@@ -157,6 +161,13 @@ def evaluate_batch(
         u_temperature_c=a.u_temperature_c,
         u_pressure_kpa=a.u_pressure_kpa,
         u_humidity_pct=a.u_humidity_pct,
+        volume_ul=vs,
+        evaporation_measured=np.broadcast_to(
+            np.asarray(evaporation_measured, dtype=np.bool_), (runs, n_vol)
+        ),
+        unmeasured_evaporation_mg=a.unmeasured_evaporation_mg,
+        handling_rel=a.handling_rel,
+        coverage_probability=a.coverage_probability,
     )
     return BatchResult(
         z_factor=z,
@@ -172,4 +183,6 @@ def evaluate_batch(
         uncertainty_components=unc.components,
         combined_uncertainty_ul=unc.combined_ul,
         expanded_uncertainty_ul=unc.expanded_ul,
+        effective_dof=unc.effective_dof,
+        coverage_factor=unc.coverage_factor,
     )

@@ -23,9 +23,9 @@ from labcal_shared.iso8655.results import (
     VolumeResult,
 )
 from labcal_shared.iso8655.statistics import series_statistics
+from labcal_shared.iso8655.tolerance import ToleranceTable
 from labcal_shared.iso8655.uncertainty import (
     COMPONENT_DESCRIPTIONS,
-    COVERAGE_FACTOR,
     mean_volume_uncertainty,
     z_sensitivities,
 )
@@ -34,22 +34,57 @@ from labcal_shared.iso8655.zfactor import WaterDensityModel, z_factor
 __all__ = ["evaluate_run"]
 
 
-def _balance_u_mg(balance: BalanceSpec, volume_ul: float) -> float:
+def _balance_u_mg(balance: BalanceSpec, volume_ul: float) -> tuple[float, str]:
+    """u_bal and what it is: the balance's certified value, else the requirement table's."""
     if balance.standard_uncertainty_mg is not None:
-        return float(balance.standard_uncertainty_mg)
-    return float(table_standard_uncertainty_mg(volume_ul))
+        u = float(balance.standard_uncertainty_mg)
+        return u, f"d/√12 and the balance's certified standard uncertainty {u:g} mg, × Z"
+    u = float(table_standard_uncertainty_mg(volume_ul))
+    return u, (
+        f"d/√12 and {u:g} mg, the ISO 8655-6:2002 requirement table's maximum for "
+        f"{volume_ul:g} µL (the balance's own certified value is not known), × Z"
+    )
 
 
-def evaluate_run(run: GravimetricRun, *, water_density: WaterDensityModel = "tr20461") -> RunResult:
-    """Judge a run against its MPE edition.
+def _descriptions(run: GravimetricRun, balance: str, evap: float | None) -> dict[str, str]:
+    a = run.assumptions
+    out = dict(COMPONENT_DESCRIPTIONS, balance=balance)
+    if evap is None:
+        out["evaporation"] = (
+            f"evaporation not measured, no correction applied: assumed 0 ± "
+            f"{a.unmeasured_evaporation_mg:g} mg per cycle (rectangular), × Z"
+        )
+    out["handling"] = (
+        f"operator handling beyond the repeatability: assumed {100 * a.handling_rel:g} % of "
+        "the test volume"
+    )
+    out["temperature"] += f", u(t) = {a.u_temperature_c:g} °C"
+    out["pressure"] += f", u(p) = {a.u_pressure_kpa:g} kPa"
+    out["humidity"] += f", u(h) = {a.u_humidity_pct:g} % RH"
+    return out
+
+
+def evaluate_run(
+    run: GravimetricRun,
+    *,
+    water_density: WaterDensityModel = "tr20461",
+    tolerance: ToleranceTable | None = None,
+) -> RunResult:
+    """Judge a run against ``tolerance`` (a loaded table), else its shipped MPE edition; the
+    result's ``edition`` names the table used.
 
     Raises :class:`UnknownEditionError` when the edition (or pipette kind) has no shipped table
-    and :class:`MeasurementInputError` on bad input; everything else is reported as findings.
+    and :class:`MeasurementInputError` on bad input (or a volume the table has no row for);
+    everything else is reported as findings.
     """
     env = run.environment
-    mpe = mpe_for(
-        run.pipette.nominal_volume_ul, run.pipette.channels, run.pipette.kind, run.mpe_edition
-    )
+    p = run.pipette
+
+    def limits(volume_ul: float) -> Mpe:
+        if tolerance is not None:
+            return tolerance.limits(p.nominal_volume_ul, volume_ul, p.channels, p.kind)
+        return mpe_for(p.nominal_volume_ul, p.channels, p.kind, run.mpe_edition, volume_ul)
+
     z = z_factor(
         env.water_temp_c,
         env.pressure_kpa,
@@ -63,10 +98,11 @@ def evaluate_run(run: GravimetricRun, *, water_density: WaterDensityModel = "tr2
     findings: list[Finding] = environment_findings(env)
     volumes: list[VolumeResult] = []
     for series in run.series:
-        result, series_findings = _evaluate_series(run, series, z, dz, mpe)
+        result, series_findings = _evaluate_series(run, series, z, dz, limits(series.volume_ul))
         volumes.append(result)
         findings.extend(series_findings)
-    return RunResult(run.mpe_edition, z, tuple(volumes), tuple(findings))
+    edition = run.mpe_edition if tolerance is None else tolerance.label
+    return RunResult(edition, z, tuple(volumes), tuple(findings))
 
 
 def _evaluate_series(
@@ -89,6 +125,7 @@ def _evaluate_series(
             "(all masses zero?); CV cannot be computed"
         )
     a = run.assumptions
+    balance_u, balance_text = _balance_u_mg(run.balance, series.volume_ul)
     unc = mean_volume_uncertainty(
         corrected_mean_mass_mg=stats.mean_volume_ul / z,
         z=z,
@@ -96,20 +133,30 @@ def _evaluate_series(
         random_error_ul=stats.random_error_ul,
         replicates=n,
         readability_mg=run.balance.readability_mg,
-        balance_u_mg=_balance_u_mg(run.balance, series.volume_ul),
+        balance_u_mg=balance_u,
         evaporation_mg=evap_used,
         u_temperature_c=a.u_temperature_c,
         u_pressure_kpa=a.u_pressure_kpa,
         u_humidity_pct=a.u_humidity_pct,
+        volume_ul=series.volume_ul,
+        evaporation_measured=evap is not None,
+        unmeasured_evaporation_mg=a.unmeasured_evaporation_mg,
+        handling_rel=a.handling_rel,
+        coverage_probability=a.coverage_probability,
     )
+    texts = _descriptions(run, balance_text, evap)
     budget = UncertaintyBudget(
         components=tuple(
-            UncertaintyComponent(name, float(value), COMPONENT_DESCRIPTIONS[name])
+            UncertaintyComponent(
+                name, float(value), texts[name], float(unc.degrees_of_freedom[name])
+            )
             for name, value in unc.components.items()
         ),
         combined_ul=float(unc.combined_ul),
-        coverage_factor=COVERAGE_FACTOR,
+        coverage_factor=float(unc.coverage_factor),
         expanded_ul=float(unc.expanded_ul),
+        effective_dof=float(unc.effective_dof),
+        coverage_probability=a.coverage_probability,
     )
     result = VolumeResult(
         volume_ul=series.volume_ul,

@@ -1,7 +1,9 @@
 """Findings: structured, person-readable remarks on a run (not exceptions).
 
 A finding of severity ``warning`` means the run cannot support a claim of conformity with
-ISO 8655 even if the pipette met the MPE; ``info`` findings are remarks for the record.
+ISO 8655 even if the pipette met the MPE; ``gap`` means the procedure was incomplete, so no
+statement is made at all (see :mod:`labcal_shared.iso8655.procedure` and
+:func:`labcal_shared.iso8655.verdict.judge`); ``info`` findings are remarks for the record.
 Conditions come from ISO 8655-6:2002/2022 as reproduced by manufacturers (reference §2).
 """
 
@@ -36,6 +38,7 @@ MIN_HUMIDITY_PCT: Final = 50.0
 class Severity(StrEnum):
     INFO = "info"
     WARNING = "warning"
+    GAP = "gap"
 
 
 class FindingCode(StrEnum):
@@ -50,6 +53,11 @@ class FindingCode(StrEnum):
     NO_EVAPORATION_DATA = "no_evaporation_data"
     NEGATIVE_EVAPORATION = "negative_evaporation"
     WATER_TEMP_ASSUMED = "water_temp_assumed"
+    BALANCE_OUT_OF_CALIBRATION = "balance_out_of_calibration"
+    CHANNEL_NOT_TESTED = "channel_not_tested"
+    CHANNEL_OUT_OF_RANGE = "channel_out_of_range"
+    TEST_VOLUME_MISSING = "test_volume_missing"
+    WATER_TEMP_START_END = "water_temp_start_end"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,4 +187,5 @@ def evaporation_findings(volume_ul: float, evaporation_mg: float | None) -> list
 
 
 def has_warnings(findings: Iterable[Finding]) -> bool:
-    return any(f.severity is Severity.WARNING for f in findings)
+    """Whether any finding keeps a statement of conformity from being made (warning or gap)."""
+    return any(f.severity in (Severity.WARNING, Severity.GAP) for f in findings)

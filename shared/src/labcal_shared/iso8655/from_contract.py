@@ -20,7 +20,9 @@ from labcal_shared.iso8655.inputs import (
     PipetteSpec,
     TestSeries,
 )
+from labcal_shared.iso8655.procedure import procedure_findings
 from labcal_shared.iso8655.results import RunResult
+from labcal_shared.iso8655.tolerance import ToleranceTable
 
 __all__ = ["core_run_from_contract", "evaluate_contract_run"]
 
@@ -65,7 +67,7 @@ def core_run_from_contract(run: RunMessage) -> tuple[GravimetricRun, tuple[Findi
         )
     core = GravimetricRun(
         pipette=PipetteSpec(run.nominal_volume_ul, run.channels, run.pipette_kind),
-        balance=BalanceSpec(run.balance_readability_mg),
+        balance=BalanceSpec(run.balance_readability_mg, run.balance_standard_uncertainty_mg),
         environment=Environment(tuple(samples)),
         series=tuple(series),
         mpe_edition=run.mpe_edition,
@@ -73,8 +75,11 @@ def core_run_from_contract(run: RunMessage) -> tuple[GravimetricRun, tuple[Findi
     return core, tuple(notes)
 
 
-def evaluate_contract_run(run: RunMessage) -> RunResult:
-    """Judge a contract run; findings about assumed inputs come first in the result."""
+def evaluate_contract_run(run: RunMessage, tolerance: ToleranceTable | None = None) -> RunResult:
+    """Judge a contract run (against ``tolerance`` when given, else its shipped edition);
+    findings about assumed inputs come first in the result, the procedure checks
+    (:mod:`labcal_shared.iso8655.procedure`) last."""
     core, notes = core_run_from_contract(run)
-    result = evaluate_run(core, water_density=run.water_density)
-    return dataclasses.replace(result, findings=notes + result.findings)
+    result = evaluate_run(core, water_density=run.water_density, tolerance=tolerance)
+    procedure = tuple(procedure_findings(run))
+    return dataclasses.replace(result, findings=notes + result.findings + procedure)

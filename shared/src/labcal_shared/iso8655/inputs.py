@@ -221,11 +221,33 @@ class TestSeries:
 
 @dataclass(frozen=True, slots=True)
 class UncertaintyAssumptions:
-    """Standard uncertainties assumed for the environment sensors (documented defaults)."""
+    """What the budget assumes where nothing was measured (documented defaults; a lab sets its
+    own): standard uncertainties of the environment sensors; the bound ``a`` (mg per cycle) of
+    an evaporation that was not measured (rectangular, 0 ± a; not from a source: an open
+    weighing vessel loses roughly 0.01–0.05 mg a minute at 50 % RH); the operator's handling as
+    a relative standard uncertainty of the test volume; the coverage probability of U."""
 
     u_temperature_c: float = 0.2
     u_pressure_kpa: float = 0.3
     u_humidity_pct: float = 10.0
+    unmeasured_evaporation_mg: float = 0.02
+    handling_rel: float = 0.0002
+    coverage_probability: float = 0.9545
+
+    def __post_init__(self) -> None:
+        for name in (
+            "u_temperature_c",
+            "u_pressure_kpa",
+            "u_humidity_pct",
+            "unmeasured_evaporation_mg",
+            "handling_rel",
+        ):
+            if not _finite(name, getattr(self, name)) >= 0:
+                raise MeasurementInputError(f"{name} must not be negative")
+        if not 0.5 <= _finite("coverage probability", self.coverage_probability) < 1:
+            raise MeasurementInputError(
+                f"coverage probability must be in [0.5, 1), got {self.coverage_probability!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True)

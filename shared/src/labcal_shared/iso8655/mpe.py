@@ -127,10 +127,18 @@ def mpe_for(
     channels: int = 1,
     kind: PipetteKind = "air_displacement",
     edition: str = DEFAULT_EDITION,
+    test_volume_ul: float | None = None,
 ) -> Mpe:
-    """Limits that apply at *every* selected volume of a pipette of this nominal volume."""
+    """Limits at ``test_volume_ul`` of a pipette of this nominal volume. The shipped 2002 table
+    gives the nominal volume's µL limits at *every* selected volume, so the test volume only
+    has to lie in (0, nominal]; tables that differ by test volume (2022, a manufacturer's, a
+    process tolerance) are :class:`labcal_shared.iso8655.tolerance.ToleranceTable`."""
     if channels < 1:
         raise MeasurementInputError(f"channels must be at least 1, got {channels}")
+    if test_volume_ul is not None and not 0 < test_volume_ul <= nominal_volume_ul:
+        raise MeasurementInputError(
+            f"test volume {test_volume_ul:g} µL is not within (0, {nominal_volume_ul:g}] µL"
+        )
     table = load_mpe_table(edition, kind)
     i = table.row_index(nominal_volume_ul)
     factor = table.multichannel_factor if channels > 1 else 1.0

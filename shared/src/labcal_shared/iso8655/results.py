@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from labcal_shared.iso8655.findings import Finding, has_warnings
@@ -17,16 +18,20 @@ class UncertaintyComponent:
     name: str
     standard_uncertainty_ul: float
     description: str
+    degrees_of_freedom: float = math.inf  # type B: ∞; repeatability: n − 1
 
 
 @dataclass(frozen=True, slots=True)
 class UncertaintyBudget:
-    """Budget of the mean delivered volume: components, combined u_c and expanded U = k·u_c."""
+    """Budget of the mean delivered volume: components, combined u_c, the effective degrees of
+    freedom ν_eff (Welch–Satterthwaite) and expanded U = k·u_c, k = t_p(⌊ν_eff⌋)."""
 
     components: tuple[UncertaintyComponent, ...]
     combined_ul: float
     coverage_factor: float
     expanded_ul: float
+    effective_dof: float = math.inf
+    coverage_probability: float = 0.9545
 
     def as_dict(self) -> dict[str, float]:
         """Component name → standard uncertainty (µL)."""
