@@ -115,11 +115,12 @@ def _run(serial: str, ended_at: datetime) -> GravimetricRun:
         nominal_volume_ul=100.0,
         balance=DeviceRef(type=DeviceType.BALANCE, make="Mettler", model="XPR", serial="B-7"),
         balance_readability_mg=0.001,
-        environment=[
+        environment=[  # at the start and at the end (ISO 8655-6:2022), else no statement
             EnvironmentSample(
                 air_temp_c=20.0, water_temp_c=20.0, pressure_kpa=101.3, humidity_pct=55
             )
-        ],
+        ]
+        * 2,
         test_volumes=volumes,
         operator="ana",
         started_at=ended_at - timedelta(minutes=40),
