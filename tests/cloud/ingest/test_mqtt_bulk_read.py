@@ -213,3 +213,26 @@ def test_half_a_packet_is_not_pending_so_paho_waits_for_the_socket() -> None:
     sock.data += whole[200:]
     c.read_all()
     assert c.sunk == [(TOPIC, b"x" * 500, 3, 1)]
+
+
+@pytest.mark.parametrize("protocol", [V5, V311], ids=["v5", "v311"])
+@pytest.mark.parametrize("cut", [1, 2, 3, 50, 65_536, 70_000])
+@pytest.mark.parametrize("size", [1, 7, 4096, 65_536, None])
+def test_a_packet_paho_s_reader_began_is_finished_once_then_the_bulk_read_resumes(
+    protocol: MQTTProtocolVersion, cut: int, size: int | None
+) -> None:
+    """paho's own ``_packet_read`` may hold the start of a 70 kB QoS 1 PUBLISH (as the broker
+    test sends) when the socket runs dry: the rest is read once, through paho's reader, then the
+    bulk read resumes; each message reaches the sink exactly once."""
+    payload = bytes(range(256)) * 273 + b"r" * 112  # 70,000 bytes
+    command, body = paho_publish_packet(protocol, f"{TOPIC}/big", payload, 1, 4)
+    rest, expected = stream(protocol)
+    data = frame(command, body) + rest
+    sock = ChunkedSocket(data[:cut], size)  # the socket has only the first ``cut`` bytes
+    c = Client(protocol, sock)
+    assert c.client._packet_read() == MQTTErrorCode.MQTT_ERR_AGAIN
+    assert c.client._in_packet["command"] == command  # paho's reader is mid-packet
+    sock.data = data  # the rest arrives
+    assert c.read_all() == MQTTErrorCode.MQTT_ERR_SUCCESS
+    assert c.sunk == [(f"{TOPIC}/big", payload, 4, 1), *expected]
+    assert c.client._sock.pending() == 0

@@ -2,7 +2,8 @@
 
 ``parse_publish`` is checked against paho's own decoder (``_packet.decode_publish``) on the
 bytes paho itself would send; malformed packets must reach paho's handling unchanged. Then the
-source on the real broker: MQTT 5 and 3.1.1, QoS 0 and 1, empty to 70 kB payloads, acks.
+source on the real broker: MQTT 5 and 3.1.1, QoS 0 and 1, empty to 70 kB payloads, acks;
+QoS 1 is at-least-once there: an identical redelivered copy (DUP=1) is accepted, see ``_drain``.
 """
 
 from __future__ import annotations
@@ -270,14 +271,30 @@ def _publish_all(mqtt_url: str, messages: list[tuple[str, bytes, int]]) -> None:
         pub.loop_stop()
 
 
-def _drain(source: MqttSource, want: int, timeout_s: float = 10.0) -> list[Incoming]:
+def _drain(
+    source: MqttSource, want: int, timeout_s: float = 10.0
+) -> tuple[list[Incoming], list[Incoming]]:
+    """(the ``want`` distinct messages, the redelivered copies): QoS 1 is at-least-once, and
+    Mosquitto 2.0.11 was seen (2 cores, 2026-12-08, loaded) resending the unacked 70 kB QoS 1
+    message with DUP=1 (command byte 0x3a), same packet id, on the same connection; a copy must
+    be identical (topic, payload, packet id, QoS 1, connection) to a message already received."""
     items: list[Incoming] = []
+    again: list[Incoming] = []
+
+    def take(batch: list[Incoming]) -> None:
+        for i in batch:
+            key = (i.topic, i.payload, i.mid, i.qos, i.connection)
+            seen = any(key == (j.topic, j.payload, j.mid, j.qos, j.connection) for j in items)
+            (again if i.qos == 1 and seen else items).append(i)
+
     while len(items) < want:
         batch = source.next_batch(want, timeout_s)
         assert batch, f"got {len(items)} of {want} messages"
-        items += batch
-    assert source.next_batch(10, 0.3) == []
-    return items
+        take(batch)
+    while batch := source.next_batch(10, 0.3):
+        take(batch)
+    assert len(items) == want, items[want:]
+    return items, again
 
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
@@ -318,24 +335,24 @@ def test_the_source_receives_and_acks_through_the_lean_path(
     source, sunk = started()
     try:
         _publish_all(mqtt_url, messages)
-        items = _drain(source, len(messages))
+        items, redelivered = _drain(source, len(messages))
         assert sorted((i.topic, i.payload, i.qos) for i in items) == sorted(messages)
-        assert len(sunk) == len(messages)  # all of them took the lean path
+        assert len(sunk) == len(messages) + len(redelivered)  # all took the lean path
         assert all(i.connection == 1 and i.received_at.tzinfo is not None for i in items)
         assert all(i.mid == 0 for i in items if i.qos == 0)
         assert len({i.mid for i in items if i.qos == 1}) == len(SIZES)
         kept = next(i for i in items if i.qos == 1 and len(i.payload) == 200)
-        source.ack([i for i in items if i is not kept])  # all but one
+        source.ack([i for i in items + redelivered if (i.qos, i.mid) != (1, kept.mid)])
     finally:
         source.close()
 
     # same client id: the broker resends only the unacked message
     source, sunk = started()
     try:
-        (again,) = _drain(source, 1)
+        (again,), redelivered = _drain(source, 1)
         assert (again.topic, again.payload, again.qos) == (kept.topic, kept.payload, 1)
-        assert len(sunk) == 1
-        source.ack([again])
+        assert len(sunk) == 1 + len(redelivered)
+        source.ack([again, *redelivered])
         assert source.stale_acks == 0
     finally:
         source.close()
