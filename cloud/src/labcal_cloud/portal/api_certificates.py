@@ -8,6 +8,7 @@ from datetime import date, datetime
 from fastapi import APIRouter, Body, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
+from labcal_cloud.certificates.signing import Verification
 from labcal_cloud.certificates.store import Calibration
 from labcal_cloud.portal.auth import CurrentPrincipal, ProviderStaff, ServicesDep
 from labcal_shared.contracts import GravimetricRun
@@ -164,19 +165,8 @@ def verify_dcc(
 ) -> VerificationOut:
     """Check a DCC file's XML signature; with ``code``, also that it is that record's file."""
     result = s.certificates.dcc_signer.verify(xml)
-    matches = None
-    if code:
-        _, _, sha = s.certificates.dcc_by_code(code)
-        matches = hashlib.sha256(xml).hexdigest() == sha
-    reason = result.reason
-    if result.valid and matches is False:
-        reason = "validly signed, but not the DCC of this verification code"
-    return VerificationOut(
-        valid=result.valid and matches is not False,
-        reason=reason,
-        signer=result.signer,
-        matches_record=matches,
-    )
+    sha = s.certificates.dcc_by_code(code)[2] if code else None
+    return _verification_out(result, xml, sha, "DCC")
 
 
 @router.get("/audit-export", response_class=Response)
@@ -191,13 +181,18 @@ def audit_export(start: date, end: date, p: CurrentPrincipal, s: ServicesDep) ->
 
 def verification(s: ServicesDep, pdf: bytes, code: str | None) -> VerificationOut:
     result = s.certificates.signer.verify(pdf)
-    matches = None
-    if code:
-        _, sha = s.certificates.by_code(code)
-        matches = hashlib.sha256(pdf).hexdigest() == sha
+    sha = s.certificates.by_code(code)[1] if code else None
+    return _verification_out(result, pdf, sha, "certificate")
+
+
+def _verification_out(
+    result: Verification, data: bytes, issued_sha: str | None, what: str
+) -> VerificationOut:
+    """A signature check's answer; with the issued file's SHA-256, also whether ``data`` is it."""
+    matches = None if issued_sha is None else hashlib.sha256(data).hexdigest() == issued_sha
     reason = result.reason
     if result.valid and matches is False:
-        reason = "validly signed, but not the certificate of this verification code"
+        reason = f"validly signed, but not the {what} of this verification code"
     return VerificationOut(
         valid=result.valid and matches is not False,
         reason=reason,
